@@ -1,0 +1,39 @@
+# sagebox: two commands on a fresh clone.
+#   make demo   create .venv, install, run the end-to-end sentiment demo
+#   make test   install the dev extras, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/sagebox demo
+
+test: install-dev
+	$(BIN)/python -m pytest tests
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: install-dev
+	$(BIN)/python bench/bench_baseline.py
+
+clean:
+	rm -rf $(VENV) .sagebox .pytest_cache

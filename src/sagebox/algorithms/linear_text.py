@@ -1,0 +1,129 @@
+"""``linear-text``: TF-IDF word and character n-grams + multinomial logistic regression."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from sagebox.algorithms.base import TextClassifier
+
+__all__ = ["LinearTextClassifier"]
+
+
+class LinearTextClassifier(TextClassifier):
+    """The baseline text classifier.
+
+    Args:
+        max_features: vocabulary size cap per vectorizer.
+        ngram_max: longest word n-gram.
+        min_df: minimum document frequency of a term.
+        C: inverse L2 regularisation strength of the logistic regression.
+        max_iter: solver iterations.
+        char_ngrams: also use character 2-5-grams within word boundaries (robust to typos).
+        class_weight_balanced: weight classes inversely to their frequency.
+        seed: random seed.
+
+    Example:
+        >>> clf = LinearTextClassifier(C=2.0).fit(["love it", "hate it"] * 5, [1, -1] * 5)
+        >>> clf.predict(["love"]).tolist()
+        [1]
+    """
+
+    name: ClassVar[str] = "linear-text"
+    hyperparameter_types: ClassVar[dict[str, type]] = {
+        "max_features": int,
+        "ngram_max": int,
+        "min_df": int,
+        "C": float,
+        "max_iter": int,
+        "char_ngrams": bool,
+        "class_weight_balanced": bool,
+        "seed": int,
+    }
+
+    def __init__(
+        self,
+        *,
+        max_features: int = 100_000,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        C: float = 4.0,  # noqa: N803 - scikit-learn's name
+        max_iter: int = 1000,
+        char_ngrams: bool = True,
+        class_weight_balanced: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.max_features = max_features
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.C = C
+        self.max_iter = max_iter
+        self.char_ngrams = char_ngrams
+        self.class_weight_balanced = class_weight_balanced
+        self.seed = seed
+
+    def _build(self):  # type: ignore[no-untyped-def]
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+
+        min_df = self.min_df
+        features = [
+            ("words", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=min_df,
+                                      max_features=self.max_features, sublinear_tf=True,
+                                      strip_accents="unicode", lowercase=True)),
+        ]
+        if self.char_ngrams:
+            features.append(
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=min_df,
+                                          max_features=self.max_features, sublinear_tf=True,
+                                          lowercase=True))
+            )
+        classifier = LogisticRegression(
+            C=self.C,
+            max_iter=self.max_iter,
+            class_weight="balanced" if self.class_weight_balanced else None,
+            random_state=self.seed,
+        )
+        return make_pipeline(FeatureUnion(features), classifier)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> LinearTextClassifier:
+        from sagebox.errors import InputDataError
+
+        y = np.asarray(labels)
+        if len(texts) != len(y):
+            raise InputDataError(
+                f"{len(texts)} texts but {len(y)} labels", hint="give one label per text"
+            )
+        if len(np.unique(y)) < 2:
+            raise InputDataError(
+                "training data has fewer than two classes",
+                hint="give examples of at least two sentiment classes",
+            )
+        self.pipeline_ = self._build().fit([str(t) for t in texts], y)
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.pipeline_.predict_proba([str(t) for t in texts]))
+
+    def save(self, model_dir: Path) -> None:
+        import joblib
+
+        model_dir.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.pipeline_, model_dir / "model.joblib")
+        (model_dir / "hyperparameters.json").write_text(json.dumps(self.get_params()))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> LinearTextClassifier:
+        import joblib
+
+        params = json.loads((model_dir / "hyperparameters.json").read_text())
+        clf = cls(**params)
+        clf.pipeline_ = joblib.load(model_dir / "model.joblib")
+        clf.classes_ = clf.pipeline_.classes_
+        return clf

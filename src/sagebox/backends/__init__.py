@@ -1,0 +1,1 @@
+"""Backends: one small interface per resource kind, implementations chosen by URI scheme."""

@@ -1,0 +1,117 @@
+"""Local compute: each task is a subprocess in its own session (process group).
+
+Tasks are started detached (``start_new_session``), so they outlive the CLI that submitted them;
+the handle is ``"local:<pid>"``. Stopping sends SIGTERM to the whole process group, then SIGKILL
+after a grace period. Concurrency is limited by the job layer (``Settings.max_workers``), not
+here, because tasks survive the submitting process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.errors import ConfigError, NotFoundError
+
+__all__ = ["LocalCompute"]
+
+_POLL_SECONDS = 0.05
+
+
+class LocalCompute(ComputeBackend):
+    """Runs tasks as local subprocesses. See :class:`ComputeBackend`."""
+
+    def __init__(self, uri: str = "local") -> None:
+        self.uri = uri
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def submit(self, spec: TaskSpec) -> str:
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **spec.env}
+        with open(spec.log_path, "ab") as log:
+            try:
+                proc = subprocess.Popen(
+                    spec.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=spec.cwd,
+                    start_new_session=True,
+                )
+            except FileNotFoundError as exc:
+                raise ConfigError(
+                    f"cannot start task: program {spec.argv[0]!r} not found",
+                    hint="check the command and your PATH",
+                ) from exc
+        self._children[proc.pid] = proc
+        return f"local:{proc.pid}"
+
+    def state(self, handle: str) -> TaskState:
+        pid = _pid(handle)
+        child = self._children.get(pid)
+        if child is not None:
+            return TaskState.RUNNING if child.poll() is None else TaskState.EXITED
+        return TaskState.RUNNING if _alive(pid) else TaskState.EXITED
+
+    def wait(self, handle: str, timeout: float | None = None) -> int | None:
+        pid = _pid(handle)
+        child = self._children.get(pid)
+        if child is not None:
+            try:
+                return child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while _alive(pid):
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            time.sleep(_POLL_SECONDS)
+        return None  # not our child: the exit code is recorded by the job runner instead
+
+    def stop(self, handle: str, grace_seconds: float = 10.0) -> None:
+        pid = _pid(handle)
+        if not _signal_group(pid, signal.SIGTERM):
+            return
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline:
+            if self.state(handle) is TaskState.EXITED:
+                return
+            time.sleep(_POLL_SECONDS)
+        _signal_group(pid, signal.SIGKILL)
+        self.wait(handle, timeout=5)
+
+
+def _pid(handle: str) -> int:
+    scheme, _, value = handle.partition(":")
+    if scheme != "local" or not value.isdigit():
+        raise NotFoundError(f"not a local task handle: {handle!r}", hint="expected 'local:<pid>'")
+    return int(value)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (exited, not yet reaped by its parent) still answers kill(0)
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        os.kill(pid, sig)
+    return True

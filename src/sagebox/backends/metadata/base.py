@@ -1,0 +1,182 @@
+"""The metadata-store interface: jobs, artifacts (lineage), models and endpoints.
+
+Records are plain dataclasses; stores persist them. One implementation (SQLAlchemy) serves both
+SQLite and PostgreSQL URLs; others may implement the same interface.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "ArtifactRecord",
+    "EndpointRecord",
+    "JobRecord",
+    "JobStatus",
+    "MetadataStore",
+    "ModelRecord",
+]
+
+
+class JobStatus(str, enum.Enum):
+    """Lifecycle of a job, with SageMaker's names."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has ended."""
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED)
+
+
+@dataclass
+class JobRecord:
+    """A processing, training, transform or other job.
+
+    ``handle`` is the compute backend's reference to the running task (a pid for the local
+    backend); ``log_uri`` is where its combined stdout/stderr lives.
+    """
+
+    name: str
+    kind: str
+    status: JobStatus = JobStatus.PENDING
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    log_uri: str | None = None
+    handle: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass
+class ArtifactRecord:
+    """A file or dataset a job produced or consumed, with its content hash (for lineage)."""
+
+    uri: str
+    kind: str
+    sha256: str
+    size: int
+    producer_job: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    artifact_id: int | None = None
+
+
+@dataclass
+class ModelRecord:
+    """A packaged model: artifact URI + manifest (signature, algorithm, labels, environment)."""
+
+    name: str
+    artifact_uri: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+    source_job: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class EndpointRecord:
+    """A real-time endpoint served by a local process."""
+
+    name: str
+    model_name: str
+    status: str
+    url: str | None = None
+    handle: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class MetadataStore(abc.ABC):
+    """Persistent records of jobs, artifacts, models and endpoints.
+
+    Example:
+        >>> from sagebox.backends.metadata import open_metadata_store
+        >>> store = open_metadata_store("sqlite:///:memory:")
+        >>> store.create_job(JobRecord(name="train-1", kind="training")).status
+        <JobStatus.PENDING: 'Pending'>
+    """
+
+    # jobs
+    @abc.abstractmethod
+    def create_job(self, job: JobRecord) -> JobRecord:
+        """Insert a new job (created_at set). Raises AlreadyExistsError if the name is taken."""
+
+    @abc.abstractmethod
+    def get_job(self, name: str) -> JobRecord:
+        """Return one job. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def update_job(self, name: str, **changes: Any) -> JobRecord:
+        """Set fields of a job (``status=``, ``metrics=`` ...) atomically; return the new record.
+
+        ``metrics`` given here are merged into the stored metrics rather than replacing them.
+        Raises NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def list_jobs(
+        self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
+    ) -> list[JobRecord]:
+        """Jobs, newest first, optionally filtered by kind and status."""
+
+    # artifacts
+    @abc.abstractmethod
+    def add_artifact(self, artifact: ArtifactRecord) -> ArtifactRecord:
+        """Record an artifact (artifact_id and created_at set)."""
+
+    @abc.abstractmethod
+    def list_artifacts(
+        self, producer_job: str | None = None, uri: str | None = None
+    ) -> list[ArtifactRecord]:
+        """Artifacts, oldest first, optionally filtered by producing job or exact URI."""
+
+    # models
+    @abc.abstractmethod
+    def create_model(self, model: ModelRecord) -> ModelRecord:
+        """Register a model. Raises AlreadyExistsError if the name is taken."""
+
+    @abc.abstractmethod
+    def get_model(self, name: str) -> ModelRecord:
+        """Return one model. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def list_models(self) -> list[ModelRecord]:
+        """All models, newest first."""
+
+    @abc.abstractmethod
+    def delete_model(self, name: str) -> None:
+        """Delete a model record (not its artifact). Raises NotFoundError."""
+
+    # endpoints
+    @abc.abstractmethod
+    def put_endpoint(self, endpoint: EndpointRecord) -> EndpointRecord:
+        """Create or replace an endpoint record (updated_at set)."""
+
+    @abc.abstractmethod
+    def get_endpoint(self, name: str) -> EndpointRecord:
+        """Return one endpoint. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def list_endpoints(self) -> list[EndpointRecord]:
+        """All endpoints, newest first."""
+
+    @abc.abstractmethod
+    def delete_endpoint(self, name: str) -> None:
+        """Delete an endpoint record. Raises NotFoundError."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

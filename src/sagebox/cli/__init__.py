@@ -1,0 +1,1 @@
+"""The ``sagebox`` command line (Typer + Rich). Heavy imports happen inside commands."""

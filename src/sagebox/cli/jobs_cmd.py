@@ -1,0 +1,104 @@
+"""``sagebox jobs``: list, describe, follow logs of, stop and wait on jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from sagebox.cli._output import JsonOption, console, print_json, print_table
+
+if TYPE_CHECKING:
+    from sagebox.jobs import JobClient
+
+app = typer.Typer(help="Inspect and control jobs.", no_args_is_help=True)
+
+_COLUMNS = ["name", "kind", "status", "created_at", "ended_at", "failure_reason"]
+
+
+def _client() -> JobClient:
+    from sagebox.jobs import JobClient
+
+    return JobClient()
+
+
+@app.command("list")
+def list_jobs(
+    kind: str | None = typer.Option(None, help="Only jobs of this kind (training, ...)."),
+    status: str | None = typer.Option(None, help="Only jobs in this status (InProgress, ...)."),
+    limit: int = typer.Option(50, min=1, help="At most this many jobs."),
+    json_output: bool = JsonOption,
+) -> None:
+    """List jobs, newest first."""
+    from sagebox.backends.metadata.base import JobStatus
+    from sagebox.errors import InputDataError
+
+    try:
+        wanted = JobStatus(status) if status else None
+    except ValueError:
+        raise InputDataError(f"unknown status {status!r}",
+                             hint=f"use one of: {', '.join(s.value for s in JobStatus)}") from None
+    jobs = _client().list(kind=kind, status=wanted, limit=limit)
+    if json_output:
+        print_json(jobs)
+    else:
+        print_table([j.__dict__ for j in jobs], _COLUMNS, title="jobs")
+
+
+@app.command("describe")
+def describe(name: str = typer.Argument(..., help="Job name."), json_output: bool = JsonOption) -> None:
+    """Show one job: status, parameters, inputs, outputs, metrics, log location."""
+    job = _client().describe(name)
+    if json_output:
+        print_json(job)
+        return
+    for field, value in job.__dict__.items():
+        console.print(f"[bold]{field}[/bold]: {value if value is not None else ''}")
+
+
+@app.command("logs")
+def logs(
+    name: str = typer.Argument(..., help="Job name."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing until the job ends."),
+) -> None:
+    """Print a job's combined stdout/stderr."""
+    client = _client()
+    if follow:
+        for chunk in client.follow(name):
+            typer.echo(chunk, nl=False)
+    else:
+        typer.echo(client.logs(name), nl=False)
+
+
+@app.command("stop")
+def stop(
+    name: str = typer.Argument(..., help="Job name."),
+    grace: float = typer.Option(10.0, help="Seconds to wait after SIGTERM before SIGKILL."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Stop a running job."""
+    job = _client().stop(name, grace_seconds=grace)
+    if json_output:
+        print_json(job)
+    else:
+        console.print(f"{job.name}: {job.status.value}")
+
+
+@app.command("wait")
+def wait(
+    name: str = typer.Argument(..., help="Job name."),
+    timeout: float | None = typer.Option(None, help="Give up after this many seconds."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Wait until a job ends; exit non-zero unless it completed."""
+    from sagebox.backends.metadata.base import JobStatus
+
+    with console.status(f"waiting for {name}"):
+        job = _client().wait(name, timeout=timeout)
+    if json_output:
+        print_json(job)
+    else:
+        reason = f" ({job.failure_reason})" if job.failure_reason else ""
+        console.print(f"{job.name}: {job.status.value}{reason}")
+    if job.status is not JobStatus.COMPLETED:
+        raise typer.Exit(1)

@@ -1,0 +1,127 @@
+"""Settings: environment ``SAGEBOX_*`` > ``./sagebox.toml`` > defaults.
+
+Example:
+    >>> from sagebox.config import load_settings
+    >>> settings = load_settings(env={"SAGEBOX_HOME": "/tmp/sb"}, toml_path=None)
+    >>> settings.storage_uri
+    'file:///tmp/sb/lake'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sagebox.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "settings_sources"]
+
+ENV_PREFIX = "SAGEBOX_"
+TOML_NAME = "sagebox.toml"
+
+
+class Settings(BaseModel):
+    """Where sagebox keeps its data and which backends it uses.
+
+    Attributes:
+        home: local working directory for logs, the default lake and the default database.
+        storage_uri: root of the data lake: ``file:///path`` or ``s3://bucket/prefix``.
+        metadata_uri: SQLAlchemy URL of the metadata store: ``sqlite:///path`` or
+            ``postgresql://user@host:port/db``.
+        compute: compute backend: ``local`` (process pool) or ``ray://host:port``.
+        max_workers: parallel jobs on the local compute backend.
+        s3_endpoint_url: endpoint of an S3-compatible server (MinIO, moto, Ceph); empty for AWS.
+        s3_region: region passed to the S3 client.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path
+    storage_uri: str
+    metadata_uri: str
+    compute: str = "local"
+    max_workers: int = 2
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Local directory holding job working directories and logs."""
+        return self.home / "jobs"
+
+
+_FIELDS = ("home", "storage_uri", "metadata_uri", "compute", "max_workers", "s3_endpoint_url",
+           "s3_region")
+
+
+def settings_sources(
+    env: Mapping[str, str] | None = None, toml_path: Path | None = Path(TOML_NAME)
+) -> dict[str, tuple[Any, str]]:
+    """Resolve every setting and say where its value came from (``env``, ``toml``, ``default``).
+
+    Args:
+        env: environment to read (defaults to ``os.environ``).
+        toml_path: config file to read; ``None`` skips it.
+
+    Raises:
+        ConfigError: if the TOML file is malformed or names unknown settings.
+    """
+    env = os.environ if env is None else env
+    file_values = _read_toml(toml_path) if toml_path is not None else {}
+    resolved: dict[str, tuple[Any, str]] = {}
+    for name in _FIELDS:
+        env_value = env.get(ENV_PREFIX + name.upper())
+        if env_value not in (None, ""):
+            resolved[name] = (env_value, "env")
+        elif name in file_values:
+            resolved[name] = (file_values[name], "toml")
+    home = Path(str(resolved.get("home", ("./.sagebox", "default"))[0])).expanduser().absolute()
+    resolved["home"] = (home, resolved.get("home", (None, "default"))[1])
+    resolved.setdefault("storage_uri", (f"file://{home / 'lake'}", "default"))
+    resolved.setdefault("metadata_uri", (f"sqlite:///{home / 'sagebox.db'}", "default"))
+    for name, field in Settings.model_fields.items():
+        if name not in resolved:
+            resolved[name] = (field.default, "default")
+    return resolved
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, toml_path: Path | None = Path(TOML_NAME)
+) -> Settings:
+    """Build :class:`Settings` from the environment, ``sagebox.toml`` and defaults.
+
+    Raises:
+        ConfigError: if a value is invalid (names the setting and how to fix it).
+    """
+    values = {name: value for name, (value, _) in settings_sources(env, toml_path).items()}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"invalid setting {name}={err.get('input')!r}: {err['msg']}",
+            hint=f"fix {ENV_PREFIX}{name.upper()} or '{name}' in {TOML_NAME}",
+        ) from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from exc
+    data = data.get("sagebox", data)
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)} in {path}",
+            hint=f"known settings: {', '.join(_FIELDS)}",
+        )
+    return dict(data)

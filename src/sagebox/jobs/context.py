@@ -1,0 +1,82 @@
+"""What a running job sees: its record, the session, a work directory and ways to report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sagebox.backends.metadata.base import ArtifactRecord, JobRecord
+from sagebox.session import Session
+
+__all__ = ["JobContext"]
+
+
+@dataclass
+class JobContext:
+    """Passed to every job function by the job runner.
+
+    Example:
+        >>> def run_my_job(ctx: JobContext) -> None:
+        ...     ctx.log_metric("rows", 42)
+        ...     ctx.put_output("result", ctx.workdir / "result.json", "jobs/me/result.json")
+    """
+
+    job: JobRecord
+    session: Session
+    workdir: Path
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The job's parameters."""
+        return self.job.parameters
+
+    def log(self, message: str) -> None:
+        """Write one line to the job log."""
+        print(message, flush=True)
+
+    def log_metric(self, name: str, value: float) -> None:
+        """Record a metric on the job (and print it to the log)."""
+        self.log(f"metric {name}={value:.6g}")
+        self.job = self.session.metadata.update_job(self.job.name, metrics={name: float(value)})
+
+    def input_path(self, channel: str) -> Path:
+        """Download input ``channel`` (a lake key or URI) into the work dir; return its path."""
+        uri = self.job.inputs[channel]
+        key = self.session.key_for(uri)
+        local = self.workdir / "input" / channel / Path(key).name
+        self.session.storage.download(key, local)
+        return local
+
+    def put_output(self, name: str, local_path: Path, key: str, kind: str = "file") -> str:
+        """Upload a local file to the lake, record it as an output artifact; return its URI."""
+        storage = self.session.storage
+        storage.upload(local_path, key)
+        uri = storage.url(key)
+        self.session.metadata.add_artifact(
+            ArtifactRecord(
+                uri=uri,
+                kind=kind,
+                sha256=file_sha256(local_path),
+                size=local_path.stat().st_size,
+                producer_job=self.job.name,
+            )
+        )
+        self.job = self.session.metadata.update_job(
+            self.job.name, outputs={**self.job.outputs, name: uri}
+        )
+        return uri
+
+    def output_key(self, filename: str) -> str:
+        """The conventional lake key for this job's output ``filename``."""
+        return f"jobs/{self.job.name}/output/{filename}"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

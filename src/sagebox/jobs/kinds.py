@@ -1,0 +1,21 @@
+"""Registry of job kinds: a kind names the function the job runner calls with a JobContext."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sagebox._registry import Registry
+
+if TYPE_CHECKING:
+    from sagebox.jobs.context import JobContext
+
+__all__ = ["JobFunction", "job_kinds"]
+
+JobFunction = Callable[["JobContext"], None]
+
+job_kinds: Registry[None] = Registry("job kind")
+job_kinds.register("command", "sagebox.jobs.command:run_command_job")
+job_kinds.register("prepare-reviews", "sagebox.processing.reviews:run_prepare_job")
+job_kinds.register("training", "sagebox.training.job:run_training_job")
+job_kinds.register("evaluation", "sagebox.evaluation.job:run_evaluation_job")

@@ -1,0 +1,1 @@
+"""Processing jobs: data preparation that runs as jobs on the compute backend."""

@@ -1,0 +1,75 @@
+"""The HTTP app of one model endpoint: ``GET /ping`` and ``POST /invocations``."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from sagebox.errors import SageboxError
+from sagebox.serving import handler as default_handler
+
+__all__ = ["create_app", "load_handler"]
+
+
+def load_handler(model_dir: Path) -> ModuleType:
+    """The package's ``code/inference.py`` if it defines hooks, else the default handler."""
+    path = model_dir / "code" / "inference.py"
+    if not path.is_file():
+        return default_handler
+    spec = importlib.util.spec_from_file_location("sagebox_model_inference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for hook in ("model_fn", "input_fn", "predict_fn", "output_fn"):
+        if not hasattr(module, hook):
+            setattr(module, hook, getattr(default_handler, hook))
+    return module
+
+
+def create_app(model_dir: Path, endpoint_name: str = "local") -> FastAPI:
+    """Build the endpoint app serving the unpacked model in ``model_dir``.
+
+    Example:
+        >>> from fastapi.testclient import TestClient
+        >>> client = TestClient(create_app(Path("model")))
+        >>> client.post("/invocations", json=["love it"]).json()["predictions"][0]["label"]
+        1
+    """
+    hooks = load_handler(model_dir)
+    model = hooks.model_fn(model_dir)
+    app = FastAPI(title=f"sagebox endpoint {endpoint_name}")
+    stats: dict[str, Any] = {"invocations": 0, "errors": 0}
+
+    @app.get("/ping")
+    def ping() -> dict[str, str]:
+        return {"status": "Healthy", "endpoint": endpoint_name}
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Response:
+        started = time.perf_counter()
+        stats["invocations"] += 1
+        body = await request.body()
+        try:
+            data = hooks.input_fn(body, request.headers.get("content-type", "application/json"))
+            predictions = hooks.predict_fn(data, model)
+            payload, content_type = hooks.output_fn(
+                predictions, request.headers.get("accept", "application/json")
+            )
+        except SageboxError as exc:
+            stats["errors"] += 1
+            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return Response(payload, media_type=content_type,
+                        headers={"X-Sagebox-Model-Latency-Ms": f"{elapsed_ms:.3f}"})
+
+    @app.get("/metrics")
+    def metrics() -> dict[str, Any]:
+        return dict(stats)
+
+    return app

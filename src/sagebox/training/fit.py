@@ -1,0 +1,52 @@
+"""Fit and evaluate a built-in text classifier on prepared review frames."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sagebox.algorithms import TextClassifier, get_algorithm
+from sagebox.errors import InputDataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["TEXT_COLUMN", "LABEL_COLUMN", "evaluate_classifier", "fit_text_classifier"]
+
+TEXT_COLUMN = "review_body"
+LABEL_COLUMN = "sentiment"
+
+
+def fit_text_classifier(
+    algorithm: str, hyperparameters: dict[str, Any], train: pd.DataFrame
+) -> TextClassifier:
+    """Build ``algorithm`` from ``hyperparameters`` and fit it on ``train``'s text and labels.
+
+    Raises:
+        InputDataError: if the frame lacks the text/label columns or is empty.
+        ConfigError: if the algorithm is unknown.
+    """
+    _check_frame(train, "training")
+    clf = get_algorithm(algorithm).from_hyperparameters(hyperparameters)
+    return clf.fit(train[TEXT_COLUMN].astype(str).tolist(), train[LABEL_COLUMN].astype(int).tolist())
+
+
+def evaluate_classifier(clf: TextClassifier, data: pd.DataFrame) -> dict[str, Any]:
+    """The classification report of ``clf`` on ``data`` (see ``classification_report``)."""
+    from sagebox.datasets import LABELS
+    from sagebox.evaluation import classification_report
+
+    _check_frame(data, "evaluation")
+    predicted = clf.predict(data[TEXT_COLUMN].astype(str).tolist())
+    return classification_report(data[LABEL_COLUMN].astype(int).tolist(), predicted.tolist(),
+                                 labels=list(LABELS))
+
+
+def _check_frame(frame: pd.DataFrame, role: str) -> None:
+    missing = [c for c in (TEXT_COLUMN, LABEL_COLUMN) if c not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"the {role} data lacks column(s) {', '.join(missing)}",
+            hint="prepare it with the review transformation (sentiment, review_body)",
+        )
+    if frame.empty:
+        raise InputDataError(f"the {role} data is empty", hint="give it at least one review")
