@@ -103,7 +103,7 @@ class EndpointClient:
             err = response.json()
             raise InputDataError(err["error"], hint=err.get("hint"))
         response.raise_for_status()
-        if response.headers.get("content-type", "").startswith("application/json"):
+        if response.headers.get("content-type", "").split(";")[0] == "application/json":
             return response.json()
         return response.text
 
