@@ -12,7 +12,11 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("SAGEBOX_REQUIRE_SERVICES") == "1"
 SHARED_REVIEWS = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "womens_clothing_reviews"
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "womens_clothing_reviews"
     / "reviews.csv"
 ).resolve()
 
@@ -57,5 +61,7 @@ def sagebox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 def shared_reviews_csv() -> Path:
     """The shared real review data; tests using it are marked ``realdata``."""
     if not SHARED_REVIEWS.is_file():
-        pytest.skip(f"real review data not found at {SHARED_REVIEWS} (only on developer/CI machines)")
+        pytest.skip(
+            f"real review data not found at {SHARED_REVIEWS} (only on developer/CI machines)"
+        )
     return SHARED_REVIEWS

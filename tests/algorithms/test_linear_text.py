@@ -9,8 +9,14 @@ from sagebox.algorithms import get_algorithm
 from sagebox.algorithms.linear_text import LinearTextClassifier
 from sagebox.errors import ConfigError, InputDataError
 
-TEXTS = ["love it, perfect fit", "great fabric, love", "awful, ripped, returning",
-         "terrible cheap material", "it is ok, fine", "okay, average fit"] * 6
+TEXTS = [
+    "love it, perfect fit",
+    "great fabric, love",
+    "awful, ripped, returning",
+    "terrible cheap material",
+    "it is ok, fine",
+    "okay, average fit",
+] * 6
 LABELS = [1, 1, -1, -1, 0, 0] * 6
 
 
@@ -28,8 +34,9 @@ def test_contract_fit_returns_self_and_sets_fitted_attributes(tmp_path: Path) ->
 
 
 def test_hyperparameters_from_strings_are_converted_and_validated() -> None:
-    clf = LinearTextClassifier.from_hyperparameters({"C": "0.5", "ngram_max": "3",
-                                                     "char_ngrams": "false"})
+    clf = LinearTextClassifier.from_hyperparameters(
+        {"C": "0.5", "ngram_max": "3", "char_ngrams": "false"}
+    )
     assert clf.get_params()["C"] == 0.5 and clf.ngram_max == 3 and clf.char_ngrams is False
     with pytest.raises(InputDataError, match="unknown hyperparameter.*bogus"):
         LinearTextClassifier.from_hyperparameters({"bogus": 1})

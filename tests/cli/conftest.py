@@ -13,8 +13,12 @@ def cli(sagebox_env: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real ``sagebox`` command in a subprocess with the test's SAGEBOX_HOME."""
 
     def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "sagebox", *args], capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "sagebox", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 

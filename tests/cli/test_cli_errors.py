@@ -17,8 +17,18 @@ def _assert_clean_error(result, fragment: str) -> None:  # type: ignore[no-untyp
 
 
 def test_help_everywhere(cli) -> None:  # type: ignore[no-untyped-def]
-    for args in ([], ["jobs"], ["models"], ["endpoints"], ["config"], ["datasets"],
-                 ["demo"], ["evaluate"], ["jobs", "wait"], ["endpoints", "create"]):
+    for args in (
+        [],
+        ["jobs"],
+        ["models"],
+        ["endpoints"],
+        ["config"],
+        ["datasets"],
+        ["demo"],
+        ["evaluate"],
+        ["jobs", "wait"],
+        ["endpoints", "create"],
+    ):
         result = cli(*args, "--help")
         assert result.returncode == 0, (args, result.stderr)
         assert "Usage" in result.stdout
@@ -53,7 +63,9 @@ def test_rating_out_of_range(cli, synth_csv, tmp_path: Path) -> None:  # type: i
 
 def test_non_utf8_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "latin1.csv"
-    bad.write_bytes("Review Text,Rating,Class Name\nTr\xe8s jolie robe,5,Dresses\n".encode("latin-1"))
+    bad.write_bytes(
+        "Review Text,Rating,Class Name\nTr\xe8s jolie robe,5,Dresses\n".encode("latin-1")
+    )
     _assert_clean_error(cli("demo", "--data", str(bad)), "UTF-8")
 
 
@@ -97,8 +109,9 @@ def test_unknown_job(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_unknown_algorithm(cli, synth_csv) -> None:  # type: ignore[no-untyped-def]
     path = synth_csv(200, 2)
-    _assert_clean_error(cli("evaluate", "--train", str(path), "--test", str(path),
-                            "--algorithm", "magic"), "magic")
+    _assert_clean_error(
+        cli("evaluate", "--train", str(path), "--test", str(path), "--algorithm", "magic"), "magic"
+    )
 
 
 def test_config_show_json(cli, sagebox_env: Path) -> None:  # type: ignore[no-untyped-def]

@@ -55,8 +55,9 @@ def test_evaluate_on_real_reviews(cli, shared_reviews_csv: Path, tmp_path: Path)
     head, tail = frame.iloc[:4000], frame.iloc[4000:5500]
     head.to_csv(tmp_path / "a.csv", index=False)
     tail.to_csv(tmp_path / "b.csv", index=False)
-    result = cli("evaluate", "--train", str(tmp_path / "a.csv"), "--test", str(tmp_path / "b.csv"),
-                 "--json")
+    result = cli(
+        "evaluate", "--train", str(tmp_path / "a.csv"), "--test", str(tmp_path / "b.csv"), "--json"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["accuracy"] > 0.6  # imbalanced real test file: most reviews are positive

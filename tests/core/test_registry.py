@@ -28,9 +28,21 @@ def test_public_api_is_curated() -> None:
     import sagebox
 
     assert set(sagebox.__all__) == {
-        "AlreadyExistsError", "ConfigError", "EndpointClient", "InputDataError", "JobClient",
-        "JobError", "ModelClient", "NotFoundError", "PortInUseError", "SageboxError",
-        "ServiceUnavailableError", "Session", "Settings", "__version__", "load_settings",
+        "AlreadyExistsError",
+        "ConfigError",
+        "EndpointClient",
+        "InputDataError",
+        "JobClient",
+        "JobError",
+        "ModelClient",
+        "NotFoundError",
+        "PortInUseError",
+        "SageboxError",
+        "ServiceUnavailableError",
+        "Session",
+        "Settings",
+        "__version__",
+        "load_settings",
     }
     for name in sagebox.__all__:
         assert getattr(sagebox, name) is not None

@@ -51,8 +51,11 @@ def test_failing_command_records_reason(jobs: JobClient) -> None:
 
 
 def test_timeout_fails_with_max_runtime_exceeded(jobs: JobClient) -> None:
-    job = jobs.submit("command", parameters={"argv": _python("import time; time.sleep(60)")},
-                      max_runtime_seconds=1.5)
+    job = jobs.submit(
+        "command",
+        parameters={"argv": _python("import time; time.sleep(60)")},
+        max_runtime_seconds=1.5,
+    )
     done = jobs.wait(job.name, timeout=60)
     assert done.status is JobStatus.FAILED
     assert "MaxRuntimeExceeded" in (done.failure_reason or "")

@@ -14,8 +14,14 @@ from sagebox.serving import EndpointClient
 from sagebox.session import Session
 from tests.conftest import free_port
 
-TEXTS = ["love it, perfect fit", "great fabric, love", "awful, ripped, returning",
-         "terrible cheap material", "it is ok, fine", "okay, average fit"] * 6
+TEXTS = [
+    "love it, perfect fit",
+    "great fabric, love",
+    "awful, ripped, returning",
+    "terrible cheap material",
+    "it is ok, fine",
+    "okay, average fit",
+] * 6
 LABELS = [1, 1, -1, -1, 0, 0] * 6
 
 
@@ -24,11 +30,14 @@ def session(sagebox_env: Path, tmp_path: Path) -> Session:
     session = Session()
     clf = LinearTextClassifier(min_df=1).fit(TEXTS, LABELS)
     clf.save(tmp_path / "model")
-    manifest = build_manifest("linear-text", [-1, 0, 1],
-                              {-1: "negative", 0: "neutral", 1: "positive"}, extra={})
+    manifest = build_manifest(
+        "linear-text", [-1, 0, 1], {-1: "negative", 0: "neutral", 1: "positive"}, extra={}
+    )
     archive = pack_model_dir(tmp_path / "model", manifest, tmp_path / "model.tar.gz")
     session.storage.upload(archive, "models/tiny/model.tar.gz")
-    ModelClient(session).create("tiny", artifact_uri=session.storage.url("models/tiny/model.tar.gz"))
+    ModelClient(session).create(
+        "tiny", artifact_uri=session.storage.url("models/tiny/model.tar.gz")
+    )
     return session
 
 
@@ -43,9 +52,12 @@ def test_endpoint_lifecycle(session: Session) -> None:
         assert labels == [1, -1]
         assert out["predictions"][0]["label_name"] == "positive"
         assert set(out["predictions"][0]["probabilities"]) == {"-1", "0", "1"}
-        lines = endpoints.invoke("reviews", '{"review_body": "great fabric"}\n',
-                                 content_type="application/jsonlines",
-                                 accept="application/jsonlines")
+        lines = endpoints.invoke(
+            "reviews",
+            '{"review_body": "great fabric"}\n',
+            content_type="application/jsonlines",
+            accept="application/jsonlines",
+        )
         assert '"label": 1' in lines
         csv = endpoints.invoke("reviews", "awful\nlove it\n", content_type="text/csv")
         assert [p["label"] for p in csv["predictions"]] == [-1, 1]

@@ -50,13 +50,18 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: s
     for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(to_jsonable(row.get(c))) for c in columns))
+        table.add_row(
+            *("" if row.get(c) is None else str(to_jsonable(row.get(c))) for c in columns)
+        )
     console.print(table)
 
 
 @contextmanager
 def progress(enabled: bool = True) -> Iterator[Progress]:
-    """A Rich progress display on stderr (so ``--json`` stdout stays clean)."""
+    """A Rich progress display on stderr (so ``--json`` stdout stays clean).
+
+    Shown only when stderr is a terminal, so logs and error output of scripts stay clean.
+    """
     prog = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -64,7 +69,7 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=err_console,
-        disable=not enabled,
+        disable=not (enabled and err_console.is_terminal),
         transient=False,
     )
     with prog:

@@ -46,23 +46,33 @@ def _print_summary(result: object) -> None:
 
     assert isinstance(result, DemoResult)
     ev = result.evaluation
-    console.print(f"\n[bold]sagebox demo[/bold]: {result.raw_rows} raw reviews, "
-                  f"{result.seconds:.1f} s")
+    console.print(
+        f"\n[bold]sagebox demo[/bold]: {result.raw_rows} raw reviews, {result.seconds:.1f} s"
+    )
     for step, job in result.jobs.items():
         console.print(f"  {step:<11} job {job}")
     console.print(f"  model       {result.model_name}")
     console.print(f"  evaluation  {result.evaluation_uri}")
-    console.print(f"\n[bold]test accuracy[/bold] {ev['accuracy']:.3f}   "
-                  f"[bold]macro-F1[/bold] {ev['macro_f1']:.3f}   (n={ev['support']})")
+    console.print(
+        f"\n[bold]test accuracy[/bold] {ev['accuracy']:.3f}   "
+        f"[bold]macro-F1[/bold] {ev['macro_f1']:.3f}   (n={ev['support']})"
+    )
     table = Table(title="per class")
     for col in ("class", "precision", "recall", "f1", "support"):
         table.add_column(col)
     for label, m in ev["per_class"].items():
-        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
-                      str(m["support"]))
+        table.add_row(
+            label,
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['f1']:.3f}",
+            str(m["support"]),
+        )
     console.print(table)
-    console.print(f"confusion matrix (rows true {ev['confusion_matrix']['labels']}): "
-                  f"{ev['confusion_matrix']['matrix']}")
+    console.print(
+        f"confusion matrix (rows true {ev['confusion_matrix']['labels']}): "
+        f"{ev['confusion_matrix']['matrix']}"
+    )
     console.print(f"\n[bold]endpoint[/bold] {result.endpoint_url} answered (now stopped):")
     for p in result.predictions:
         console.print(f"  {p['label_name']:>8}  {p['review_body']}")
@@ -73,8 +83,12 @@ def evaluate(
     test: Path = typer.Option(..., "--test", help="Raw-format CSV to evaluate on, untouched."),
     algorithm: str = typer.Option("linear-text", "--algorithm", help="Built-in algorithm name."),
     validation_fraction: float = typer.Option(
-        0.1, "--validation-fraction", min=0.0, max=0.5,
-        help="Share of --train held out for validation figures."),
+        0.1,
+        "--validation-fraction",
+        min=0.0,
+        max=0.5,
+        help="Share of --train held out for validation figures.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the validation hold-out and training."),
     json_output: bool = JsonOption,
 ) -> None:
@@ -88,7 +102,11 @@ def evaluate(
     with progress(enabled=True) as prog:
         task = prog.add_task("evaluating", total=4)
         report = train_and_evaluate(
-            train, test, algorithm=algorithm, validation_fraction=validation_fraction, seed=seed,
+            train,
+            test,
+            algorithm=algorithm,
+            validation_fraction=validation_fraction,
+            seed=seed,
             on_step=lambda step: (prog.update(task, description=step), prog.advance(task)),
         )
     if json_output:
@@ -97,9 +115,13 @@ def evaluate(
     console.print(f"[bold]{algorithm}[/bold] trained on {report['train_rows']} reviews of {train}")
     if report.get("validation"):
         console.print(f"validation accuracy {report['validation']['accuracy']:.3f}")
-    console.print(f"[bold]test[/bold] ({test}, n={report['support']}): accuracy "
-                  f"{report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}")
+    console.print(
+        f"[bold]test[/bold] ({test}, n={report['support']}): accuracy "
+        f"{report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
+    )
     for label, m in report["per_class"].items():
-        console.print(f"  {label:>2}: precision {m['precision']:.3f} recall {m['recall']:.3f} "
-                      f"f1 {m['f1']:.3f} (n={m['support']})")
+        console.print(
+            f"  {label:>2}: precision {m['precision']:.3f} recall {m['recall']:.3f} "
+            f"f1 {m['f1']:.3f} (n={m['support']})"
+        )
     console.print(f"confusion matrix: {report['confusion_matrix']['matrix']}")

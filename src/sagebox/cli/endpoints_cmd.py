@@ -41,7 +41,9 @@ def invoke(
     from sagebox.serving import EndpointClient
 
     if (body is None) == (file is None):
-        raise InputDataError("give exactly one of --body or --file", hint="e.g. --body '[\"great\"]'")
+        raise InputDataError(
+            "give exactly one of --body or --file", hint="e.g. --body '[\"great\"]'"
+        )
     if file is not None:
         if not file.is_file():
             raise InputDataError(f"{file} does not exist", hint="check the path")
@@ -63,7 +65,9 @@ def list_endpoints(json_output: bool = JsonOption) -> None:
 
 
 @app.command("describe")
-def describe(name: str = typer.Argument(..., help="Endpoint name."), json_output: bool = JsonOption) -> None:
+def describe(
+    name: str = typer.Argument(..., help="Endpoint name."), json_output: bool = JsonOption
+) -> None:
     """Show one endpoint."""
     from sagebox.serving import EndpointClient
 

@@ -36,8 +36,10 @@ def list_jobs(
     try:
         wanted = JobStatus(status) if status else None
     except ValueError:
-        raise InputDataError(f"unknown status {status!r}",
-                             hint=f"use one of: {', '.join(s.value for s in JobStatus)}") from None
+        raise InputDataError(
+            f"unknown status {status!r}",
+            hint=f"use one of: {', '.join(s.value for s in JobStatus)}",
+        ) from None
     jobs = _client().list(kind=kind, status=wanted, limit=limit)
     if json_output:
         print_json(jobs)
@@ -46,7 +48,9 @@ def list_jobs(
 
 
 @app.command("describe")
-def describe(name: str = typer.Argument(..., help="Job name."), json_output: bool = JsonOption) -> None:
+def describe(
+    name: str = typer.Argument(..., help="Job name."), json_output: bool = JsonOption
+) -> None:
     """Show one job: status, parameters, inputs, outputs, metrics, log location."""
     job = _client().describe(name)
     if json_output:

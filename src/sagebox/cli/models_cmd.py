@@ -37,7 +37,9 @@ def list_models(json_output: bool = JsonOption) -> None:
 
 
 @app.command("describe")
-def describe(name: str = typer.Argument(..., help="Model name."), json_output: bool = JsonOption) -> None:
+def describe(
+    name: str = typer.Argument(..., help="Model name."), json_output: bool = JsonOption
+) -> None:
     """Show a model and its manifest."""
     from sagebox.models import ModelClient
 

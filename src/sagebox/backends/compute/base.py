@@ -33,7 +33,7 @@ class TaskSpec:
     cwd: Path | None = None
 
 
-class TaskState(str, enum.Enum):
+class TaskState(enum.StrEnum):
     """What a backend knows about a task."""
 
     RUNNING = "running"

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     """Lifecycle of a job, with SageMaker's names."""
 
     PENDING = "Pending"

@@ -20,7 +20,7 @@ __all__ = ["ObjectInfo", "ObjectStore"]
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its key (relative to the store root), size in bytes and mtime (epoch s)."""
+    """One stored object: key (relative to the store root), size in bytes, mtime (epoch s)."""
 
     key: str
     size: int
