@@ -53,9 +53,7 @@ class Registry(Generic[T]):
         path = self._paths.get(name)
         if path is None:
             known = ", ".join(self.names())
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}", hint=f"use one of: {known}"
-            )
+            raise ConfigError(f"unknown {self.kind} {name!r}", hint=f"use one of: {known}")
         module_name, _, attr = path.partition(":")
         try:
             module = importlib.import_module(module_name)

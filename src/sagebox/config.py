@@ -55,8 +55,15 @@ class Settings(BaseModel):
         return self.home / "jobs"
 
 
-_FIELDS = ("home", "storage_uri", "metadata_uri", "compute", "max_workers", "s3_endpoint_url",
-           "s3_region")
+_FIELDS = (
+    "home",
+    "storage_uri",
+    "metadata_uri",
+    "compute",
+    "max_workers",
+    "s3_endpoint_url",
+    "s3_region",
+)
 
 
 def settings_sources(

@@ -32,9 +32,15 @@ SAMPLE_REVIEWS = [
 ]
 
 DEMO_STEPS = [
-    "load raw reviews", "store raw data in the lake", "prepare data (processing job)",
-    "train baseline (training job)", "evaluate on test split (evaluation job)",
-    "register model", "start endpoint", "invoke endpoint", "stop endpoint",
+    "load raw reviews",
+    "store raw data in the lake",
+    "prepare data (processing job)",
+    "train baseline (training job)",
+    "evaluate on test split (evaluation job)",
+    "register model",
+    "start endpoint",
+    "invoke endpoint",
+    "stop endpoint",
 ]
 
 
@@ -88,7 +94,9 @@ def run_demo(
     on_step(next(steps))
     if port is not None:
         ensure_port_free("127.0.0.1", port)  # fail before doing any work
-    raw: pd.DataFrame = generate_reviews(rows, seed=seed) if data is None else read_raw_reviews(data)
+    raw: pd.DataFrame = (
+        generate_reviews(rows, seed=seed) if data is None else read_raw_reviews(data)
+    )
     result = DemoResult(raw_rows=len(raw))
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
@@ -99,11 +107,16 @@ def run_demo(
     on_step(next(steps))
     prepare = _run_job(jobs, "prepare-reviews", {"seed": seed, "balance": True}, {"raw": raw_uri})
     on_step(next(steps))
-    train = _run_job(jobs, "training", {"algorithm": "linear-text", "hyperparameters": {}},
-                     {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]})
+    train = _run_job(
+        jobs,
+        "training",
+        {"algorithm": "linear-text", "hyperparameters": {}},
+        {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]},
+    )
     on_step(next(steps))
-    evaluation = _run_job(jobs, "evaluation", {},
-                          {"model": train.outputs["model"], "test": prepare.outputs["test"]})
+    evaluation = _run_job(
+        jobs, "evaluation", {}, {"model": train.outputs["model"], "test": prepare.outputs["test"]}
+    )
     result.jobs = {"prepare": prepare.name, "training": train.name, "evaluation": evaluation.name}
     result.evaluation_uri = evaluation.outputs["evaluation"]
     result.evaluation = json.loads(
@@ -122,8 +135,12 @@ def run_demo(
     try:
         on_step(next(steps))
         body = "".join(json.dumps({"review_body": text}) + "\n" for text in SAMPLE_REVIEWS)
-        answer = endpoints.invoke(endpoint_name, body, content_type="application/jsonlines",
-                                  accept="application/jsonlines")
+        answer = endpoints.invoke(
+            endpoint_name,
+            body,
+            content_type="application/jsonlines",
+            accept="application/jsonlines",
+        )
         result.predictions = [
             {"review_body": text, **json.loads(line)}
             for text, line in zip(SAMPLE_REVIEWS, str(answer).splitlines(), strict=True)
@@ -140,25 +157,35 @@ def _store_raw(session: Session, raw: Any, prefix: str) -> str:
     storage = session.storage
     with tempfile.TemporaryDirectory() as tmp:
         uris = {}
-        for name, write in (("reviews.csv", lambda p: raw.to_csv(p, index=False)),
-                            ("reviews.parquet", lambda p: raw.to_parquet(p, index=False))):
+        for name, write in (
+            ("reviews.csv", lambda p: raw.to_csv(p, index=False)),
+            ("reviews.parquet", lambda p: raw.to_parquet(p, index=False)),
+        ):
             local = Path(tmp) / name
             write(local)
             storage.upload(local, f"{prefix}/{name}")
             uris[name] = storage.url(f"{prefix}/{name}")
-            session.metadata.add_artifact(ArtifactRecord(
-                uri=uris[name], kind="dataset", sha256=file_sha256(local),
-                size=local.stat().st_size, properties={"rows": len(raw), "stage": "raw"},
-            ))
+            session.metadata.add_artifact(
+                ArtifactRecord(
+                    uri=uris[name],
+                    kind="dataset",
+                    sha256=file_sha256(local),
+                    size=local.stat().st_size,
+                    properties={"rows": len(raw), "stage": "raw"},
+                )
+            )
     return uris["reviews.parquet"]
 
 
-def _run_job(jobs: JobClient, kind: str, parameters: dict[str, Any],
-             inputs: dict[str, str]) -> JobRecord:
+def _run_job(
+    jobs: JobClient, kind: str, parameters: dict[str, Any], inputs: dict[str, str]
+) -> JobRecord:
     job = jobs.wait(jobs.submit(kind, parameters=parameters, inputs=inputs).name)
     if job.status is not JobStatus.COMPLETED:
-        raise JobError(f"{kind} job {job.name} ended {job.status.value}: {job.failure_reason}",
-                       hint=f"read its log: sagebox jobs logs {job.name}")
+        raise JobError(
+            f"{kind} job {job.name} ended {job.status.value}: {job.failure_reason}",
+            hint=f"read its log: sagebox jobs logs {job.name}",
+        )
     return job
 
 

@@ -73,15 +73,31 @@ class LinearTextClassifier(TextClassifier):
 
         min_df = self.min_df
         features = [
-            ("words", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=min_df,
-                                      max_features=self.max_features, sublinear_tf=True,
-                                      strip_accents="unicode", lowercase=True)),
+            (
+                "words",
+                TfidfVectorizer(
+                    ngram_range=(1, self.ngram_max),
+                    min_df=min_df,
+                    max_features=self.max_features,
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                    lowercase=True,
+                ),
+            ),
         ]
         if self.char_ngrams:
             features.append(
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=min_df,
-                                          max_features=self.max_features, sublinear_tf=True,
-                                          lowercase=True))
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char_wb",
+                        ngram_range=(2, 5),
+                        min_df=min_df,
+                        max_features=self.max_features,
+                        sublinear_tf=True,
+                        lowercase=True,
+                    ),
+                )
             )
         classifier = LogisticRegression(
             C=self.C,

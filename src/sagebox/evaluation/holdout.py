@@ -36,7 +36,10 @@ def train_and_evaluate(
     validation = None
     if validation_fraction > 0:
         train_part, validation, _ = split_dataset(
-            train_all, train=1 - validation_fraction, validation=validation_fraction, test=0.0,
+            train_all,
+            train=1 - validation_fraction,
+            validation=validation_fraction,
+            test=0.0,
             seed=seed,
         )
     else:

@@ -25,7 +25,8 @@ def run_evaluation_job(ctx: JobContext) -> None:
     test = pd.read_parquet(ctx.input_path("test"))
     predictions = hooks.predict_fn(test[TEXT_COLUMN].astype(str).tolist(), model)
     report = classification_report(
-        test[LABEL_COLUMN].astype(int).tolist(), [p["label"] for p in predictions],
+        test[LABEL_COLUMN].astype(int).tolist(),
+        [p["label"] for p in predictions],
         labels=list(LABELS),
     )
     for name in ("accuracy", "macro_f1"):

@@ -65,8 +65,9 @@ class JobClient:
                     hint="give a number of seconds > 0",
                 )
             params["max_runtime_seconds"] = max_runtime_seconds
-        job = JobRecord(name=name or new_job_name(kind), kind=kind, parameters=params,
-                        inputs=dict(inputs or {}))
+        job = JobRecord(
+            name=name or new_job_name(kind), kind=kind, parameters=params, inputs=dict(inputs or {})
+        )
         metadata = self.session.metadata
         metadata.create_job(job)
         env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}
@@ -78,8 +79,12 @@ class JobClient:
         try:
             handle = self.session.compute.submit(spec)
         except BaseException as exc:
-            metadata.update_job(job.name, status=JobStatus.FAILED, failure_reason=str(exc),
-                                ended_at=datetime.now(UTC))
+            metadata.update_job(
+                job.name,
+                status=JobStatus.FAILED,
+                failure_reason=str(exc),
+                ended_at=datetime.now(UTC),
+            )
             raise
         return metadata.update_job(job.name, handle=handle)
 
@@ -134,7 +139,9 @@ class JobClient:
         job = self.session.metadata.get_job(name)
         if not job.status.is_terminal:  # killed before it could report
             job = self.session.metadata.update_job(
-                name, status=JobStatus.STOPPED, failure_reason="Stopped by request",
+                name,
+                status=JobStatus.STOPPED,
+                failure_reason="Stopped by request",
                 ended_at=datetime.now(UTC),
             )
         return job

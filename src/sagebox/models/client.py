@@ -25,8 +25,9 @@ class ModelClient:
     def __init__(self, session: Session | None = None) -> None:
         self.session = session or Session()
 
-    def create(self, name: str, training_job: str | None = None,
-               artifact_uri: str | None = None) -> ModelRecord:
+    def create(
+        self, name: str, training_job: str | None = None, artifact_uri: str | None = None
+    ) -> ModelRecord:
         """Register the model.tar.gz of ``training_job`` (or at ``artifact_uri``) as ``name``.
 
         The archive is opened and its manifest checked before anything is recorded.
@@ -36,26 +37,35 @@ class ModelClient:
             AlreadyExistsError: if the name is taken.
         """
         if (training_job is None) == (artifact_uri is None):
-            raise InputDataError("give exactly one of a training job or an artifact URI",
-                                 hint="use --job NAME or --artifact URI")
+            raise InputDataError(
+                "give exactly one of a training job or an artifact URI",
+                hint="use --job NAME or --artifact URI",
+            )
         if training_job is not None:
             job = self.session.metadata.get_job(training_job)
             artifact_uri = job.outputs.get("model")
             if artifact_uri is None:
-                raise InputDataError(f"job {training_job} produced no model "
-                                     f"(status {job.status.value})",
-                                     hint="pick a completed training job")
+                raise InputDataError(
+                    f"job {training_job} produced no model (status {job.status.value})",
+                    hint="pick a completed training job",
+                )
         assert artifact_uri is not None
         with tempfile.TemporaryDirectory() as tmp:
-            archive = self.session.storage.download(self.session.key_for(artifact_uri),
-                                                    Path(tmp) / "model.tar.gz")
+            archive = self.session.storage.download(
+                self.session.key_for(artifact_uri), Path(tmp) / "model.tar.gz"
+            )
             from sagebox.models.package import read_manifest
 
             manifest = read_manifest(unpack_model(archive, Path(tmp) / "model"))
-        return self.session.metadata.create_model(ModelRecord(
-            name=name, artifact_uri=artifact_uri, manifest=manifest, source_job=training_job,
-            created_at=datetime.now(UTC),
-        ))
+        return self.session.metadata.create_model(
+            ModelRecord(
+                name=name,
+                artifact_uri=artifact_uri,
+                manifest=manifest,
+                source_job=training_job,
+                created_at=datetime.now(UTC),
+            )
+        )
 
     def get(self, name: str) -> ModelRecord:
         """One model record. Raises NotFoundError."""

@@ -20,8 +20,9 @@ def run_prepare_job(ctx: JobContext) -> None:
 
     params = ctx.parameters
     raw_key = ctx.session.key_for(ctx.job.inputs["raw"])
-    raw = query(ctx.session.storage, 'SELECT * FROM raw WHERE "Review Text" IS NOT NULL',
-                {"raw": raw_key})
+    raw = query(
+        ctx.session.storage, 'SELECT * FROM raw WHERE "Review Text" IS NOT NULL', {"raw": raw_key}
+    )
     ctx.log(f"read {len(raw)} raw reviews with text via SQL")
     ctx.log_metric("raw_rows", len(raw))
     reviews = to_sentiment(raw)

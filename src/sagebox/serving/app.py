@@ -65,8 +65,11 @@ def create_app(model_dir: Path, endpoint_name: str = "local") -> FastAPI:
             stats["errors"] += 1
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return Response(payload, media_type=content_type,
-                        headers={"X-Sagebox-Model-Latency-Ms": f"{elapsed_ms:.3f}"})
+        return Response(
+            payload,
+            media_type=content_type,
+            headers={"X-Sagebox-Model-Latency-Ms": f"{elapsed_ms:.3f}"},
+        )
 
     @app.get("/metrics")
     def metrics() -> dict[str, Any]:

@@ -36,8 +36,9 @@ class EndpointClient:
     def __init__(self, session: Session | None = None) -> None:
         self.session = session or Session()
 
-    def create(self, name: str, model_name: str, port: int = 8080,
-               host: str = "127.0.0.1") -> EndpointRecord:
+    def create(
+        self, name: str, model_name: str, port: int = 8080, host: str = "127.0.0.1"
+    ) -> EndpointRecord:
         """Start serving ``model_name`` on ``host:port`` and wait until it answers /ping.
 
         Raises:
@@ -65,15 +66,34 @@ class EndpointClient:
         )
         model_dir = unpack_model(archive, workdir / "model")
         log_path = workdir / "server.log"
-        handle = self.session.compute.submit(TaskSpec(
-            argv=[sys.executable, "-m", "sagebox.serving.server", "--model-dir", str(model_dir),
-                  "--port", str(port), "--host", host, "--name", name],
-            log_path=log_path,
-        ))
+        handle = self.session.compute.submit(
+            TaskSpec(
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "sagebox.serving.server",
+                    "--model-dir",
+                    str(model_dir),
+                    "--port",
+                    str(port),
+                    "--host",
+                    host,
+                    "--name",
+                    name,
+                ],
+                log_path=log_path,
+            )
+        )
         url = f"http://{host}:{port}"
-        record = EndpointRecord(name=name, model_name=model_name, status="Creating", url=url,
-                                handle=handle, config={"port": port, "host": host},
-                                created_at=datetime.now(UTC))
+        record = EndpointRecord(
+            name=name,
+            model_name=model_name,
+            status="Creating",
+            url=url,
+            handle=handle,
+            config={"port": port, "host": host},
+            created_at=datetime.now(UTC),
+        )
         metadata.put_endpoint(record)
         try:
             self._wait_until_healthy(url, handle, log_path)
@@ -83,8 +103,13 @@ class EndpointClient:
             raise
         return metadata.put_endpoint(_with(record, status="InService"))
 
-    def invoke(self, name: str, body: Any, content_type: str = "application/json",
-               accept: str = "application/json") -> Any:
+    def invoke(
+        self,
+        name: str,
+        body: Any,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> Any:
         """Send one request; return the decoded JSON (or text for JSON lines)."""
         import json
 
@@ -92,11 +117,17 @@ class EndpointClient:
 
         endpoint = self.describe(name)
         if endpoint.status != "InService":
-            raise NotFoundError(f"endpoint {name} is {endpoint.status}",
-                                hint=f"recreate it: sagebox endpoints create {name} ...")
+            raise NotFoundError(
+                f"endpoint {name} is {endpoint.status}",
+                hint=f"recreate it: sagebox endpoints create {name} ...",
+            )
         data = body if isinstance(body, bytes | str) else json.dumps(body)
-        response = httpx.post(f"{endpoint.url}/invocations", content=data, timeout=60,
-                              headers={"Content-Type": content_type, "Accept": accept})
+        response = httpx.post(
+            f"{endpoint.url}/invocations",
+            content=data,
+            timeout=60,
+            headers={"Content-Type": content_type, "Accept": accept},
+        )
         if response.status_code == 400:
             from sagebox.errors import InputDataError
 
@@ -137,16 +168,20 @@ class EndpointClient:
         while time.monotonic() < deadline:
             if self.session.compute.state(handle) is TaskState.EXITED:
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-                raise JobError(f"the endpoint server exited during start-up: {' | '.join(tail)}",
-                               hint=f"see {log_path}")
+                raise JobError(
+                    f"the endpoint server exited during start-up: {' | '.join(tail)}",
+                    hint=f"see {log_path}",
+                )
             try:
                 if httpx.get(f"{url}/ping", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise JobError(f"the endpoint at {url} did not answer within "
-                       f"{_STARTUP_TIMEOUT_SECONDS:.0f} s", hint=f"see {log_path}")
+        raise JobError(
+            f"the endpoint at {url} did not answer within {_STARTUP_TIMEOUT_SECONDS:.0f} s",
+            hint=f"see {log_path}",
+        )
 
 
 def ensure_port_free(host: str, port: int) -> None:

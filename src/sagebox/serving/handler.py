@@ -57,8 +57,12 @@ def input_fn(body: bytes | str, content_type: str = "application/json") -> list[
         if kind == "application/json":
             texts = _from_json_value(json.loads(text))
         elif kind in ("application/jsonlines", "application/x-jsonlines", "application/jsonl"):
-            texts = [t for line in text.splitlines() if line.strip()
-                     for t in _from_json_value(json.loads(line))]
+            texts = [
+                t
+                for line in text.splitlines()
+                if line.strip()
+                for t in _from_json_value(json.loads(line))
+            ]
         elif kind == "text/csv":
             texts = [row[0] for row in csv.reader(io.StringIO(text)) if row]
         elif kind == "text/plain":
@@ -69,7 +73,9 @@ def input_fn(body: bytes | str, content_type: str = "application/json") -> list[
                 hint="send application/json, application/jsonlines, text/csv or text/plain",
             )
     except (json.JSONDecodeError, csv.Error) as exc:
-        raise InputDataError(f"malformed {kind} body: {exc}", hint="check the request body") from exc
+        raise InputDataError(
+            f"malformed {kind} body: {exc}", hint="check the request body"
+        ) from exc
     if not texts:
         raise InputDataError("the request holds no reviews", hint=f"send at least one {TEXT_FIELD}")
     return texts
@@ -83,15 +89,21 @@ def predict_fn(texts: list[str], model: LoadedModel) -> list[dict[str, Any]]:
     out = []
     for row in proba:
         best = int(row.argmax())
-        out.append({
-            "label": classes[best],
-            "label_name": names.get(str(classes[best]), str(classes[best])),
-            "probabilities": {str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)},
-        })
+        out.append(
+            {
+                "label": classes[best],
+                "label_name": names.get(str(classes[best]), str(classes[best])),
+                "probabilities": {
+                    str(c): round(float(p), 6) for c, p in zip(classes, row, strict=True)
+                },
+            }
+        )
     return out
 
 
-def output_fn(predictions: list[dict[str, Any]], accept: str = "application/json") -> tuple[bytes, str]:
+def output_fn(
+    predictions: list[dict[str, Any]], accept: str = "application/json"
+) -> tuple[bytes, str]:
     """Encode predictions as JSON (``{"predictions": [...]}``) or JSON lines."""
     kind = (accept or "application/json").split(";")[0].strip().lower()
     if kind in ("application/jsonlines", "application/x-jsonlines", "application/jsonl"):

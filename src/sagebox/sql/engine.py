@@ -50,10 +50,12 @@ def query(store: ObjectStore, sql: str, tables: dict[str, str]) -> pd.DataFrame:
         for name, key in tables.items():
             path = lake_path(store, key, con).replace("'", "''")
             reader = "read_parquet" if ".parquet" in key else "read_csv_auto"
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {reader}(\'{path}\')')
+            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM {reader}('{path}')")
         return con.execute(sql).df()
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
-        raise InputDataError(f"SQL failed: {message}", hint="check the query and table names") from exc
+        raise InputDataError(
+            f"SQL failed: {message}", hint="check the query and table names"
+        ) from exc
     finally:
         con.close()

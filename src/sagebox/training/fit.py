@@ -27,7 +27,9 @@ def fit_text_classifier(
     """
     _check_frame(train, "training")
     clf = get_algorithm(algorithm).from_hyperparameters(hyperparameters)
-    return clf.fit(train[TEXT_COLUMN].astype(str).tolist(), train[LABEL_COLUMN].astype(int).tolist())
+    return clf.fit(
+        train[TEXT_COLUMN].astype(str).tolist(), train[LABEL_COLUMN].astype(int).tolist()
+    )
 
 
 def evaluate_classifier(clf: TextClassifier, data: pd.DataFrame) -> dict[str, Any]:
@@ -37,8 +39,9 @@ def evaluate_classifier(clf: TextClassifier, data: pd.DataFrame) -> dict[str, An
 
     _check_frame(data, "evaluation")
     predicted = clf.predict(data[TEXT_COLUMN].astype(str).tolist())
-    return classification_report(data[LABEL_COLUMN].astype(int).tolist(), predicted.tolist(),
-                                 labels=list(LABELS))
+    return classification_report(
+        data[LABEL_COLUMN].astype(int).tolist(), predicted.tolist(), labels=list(LABELS)
+    )
 
 
 def _check_frame(frame: pd.DataFrame, role: str) -> None:

@@ -31,7 +31,9 @@ def run_training_job(ctx: JobContext) -> None:
     model_dir = ctx.workdir / "model"
     clf.save(model_dir)
     manifest = build_manifest(
-        algorithm, list(LABELS), dict(LABEL_NAMES),
+        algorithm,
+        list(LABELS),
+        dict(LABEL_NAMES),
         extra={"hyperparameters": clf.get_params(), "training_job": ctx.job.name},
     )
     archive = pack_model_dir(model_dir, manifest, ctx.workdir / "model.tar.gz")
