@@ -61,7 +61,7 @@ class Session:
 
         root = self.storage.uri.rstrip("/") + "/"
         if uri.startswith(root):
-            return uri[len(root):]
+            return uri[len(root) :]
         if "://" in uri:
             raise InputDataError(
                 f"{uri} is outside the data lake {self.storage.uri}",
