@@ -1,0 +1,121 @@
+"""Engine construction for the SQL metadata store: URL checks, SQLite pragmas, error mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from sagebox.errors import ConfigError, ServiceUnavailableError
+
+__all__ = ["create_store_engine", "describe", "parse_url", "unavailable_error"]
+
+_URL_HINT = "use sqlite:///path/to/sagebox.db or postgresql://user@host:port/database"
+_POSTGRES_ALIASES = ("postgresql", "postgres")
+
+
+def parse_url(url: str) -> URL:
+    """Parse a metadata URL; plain ``postgresql://`` gets the psycopg 3 driver.
+
+    Raises:
+        ConfigError: if the URL cannot be parsed or names another database.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"cannot parse the metadata URI {url!r}", hint=_URL_HINT) from exc
+    if parsed.drivername in _POSTGRES_ALIASES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"the SQL metadata store supports SQLite and PostgreSQL, not {shown!r}", hint=_URL_HINT
+        )
+    return parsed
+
+
+def is_memory(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database."""
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def create_store_engine(url: URL, *, connect_timeout: float, busy_timeout: float) -> Engine:
+    """Create the engine for ``url``, configured for several processes sharing one database.
+
+    SQLite runs in WAL mode (readers never block the writer) with a busy timeout, and the store
+    emits ``BEGIN`` itself so that a write transaction can ``BEGIN IMMEDIATE``: it takes the
+    write lock up front, which makes read-modify-write updates atomic across processes.
+
+    Raises:
+        ConfigError: if the database driver is not installed.
+    """
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, busy_timeout)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+    try:
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigError(
+            f"the PostgreSQL metadata store needs the {exc.name or 'psycopg'} package",
+            hint="install it with pip install 'sagebox[postgres]'",
+        ) from exc
+
+
+def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
+    memory = is_memory(url)
+    if not memory and not url.query.get("uri") and url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}
+    if memory:
+        # One shared connection, or every checkout would see a different empty database.
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+    busy_ms = int(busy_timeout * 1000)
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not BEGIN on its own; on_begin does
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough with WAL, and faster
+        finally:
+            cursor.close()
+
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    return engine
+
+
+def describe(url: URL) -> str:
+    """Where the database is, for messages: a file path or ``host:port/database``."""
+    if url.get_backend_name() == "sqlite":
+        return ":memory:" if is_memory(url) else str(url.database)
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def unavailable_error(url: URL, exc: DBAPIError) -> ServiceUnavailableError:
+    """A one-line :class:`ServiceUnavailableError` for a failed connection or a locked file."""
+    lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc.orig).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    where = describe(url)
+    if url.get_backend_name() == "sqlite":
+        return ServiceUnavailableError(
+            f"the SQLite metadata database {where} is unavailable: {reason}",
+            hint="check that the file is writable and not held locked by a stuck process",
+        )
+    return ServiceUnavailableError(
+        f"cannot reach the PostgreSQL metadata database at {where}: {reason}",
+        hint="start the server, or point SAGEBOX_METADATA_URI at a reachable database",
+    )

@@ -1,0 +1,378 @@
+"""The SQLAlchemy metadata store, for SQLite (default) and PostgreSQL URLs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sagebox.backends.metadata._engine import (
+    create_store_engine,
+    parse_url,
+    unavailable_error,
+)
+from sagebox.backends.metadata._migrate import upgrade_to_head
+from sagebox.backends.metadata._orm import ArtifactRow, EndpointRow, JobRow, ModelRow
+from sagebox.backends.metadata.base import (
+    ArtifactRecord,
+    EndpointRecord,
+    JobRecord,
+    JobStatus,
+    MetadataStore,
+    ModelRecord,
+)
+from sagebox.errors import AlreadyExistsError, NotFoundError
+
+__all__ = ["SqlMetadataStore"]
+
+_JOB_SETTABLE = frozenset(f.name for f in dataclasses.fields(JobRecord)) - {"name", "created_at"}
+_JSON_FIELDS = ("parameters", "inputs", "outputs", "metrics")
+
+
+class SqlMetadataStore(MetadataStore):
+    """Metadata in a SQL database through SQLAlchemy, with the schema kept by Alembic.
+
+    Opening the store migrates the database to the newest schema. SQLite files are shared
+    safely by several processes (WAL mode, a busy timeout, write transactions that take the
+    write lock up front); ``postgresql://`` URLs use the psycopg 3 driver.
+
+    Args:
+        url: ``sqlite:///path/to/file.db``, ``sqlite:///:memory:`` or
+            ``postgresql://user[:password]@host[:port]/database``.
+        connect_timeout: seconds to wait for a PostgreSQL server to answer.
+        busy_timeout: seconds a SQLite statement waits for another process's lock.
+
+    Raises:
+        ConfigError: if the URL is malformed, names another database or lacks its driver.
+        ServiceUnavailableError: if the database cannot be reached.
+
+    Example:
+        >>> store = SqlMetadataStore("sqlite:///:memory:")
+        >>> job = store.create_job(JobRecord(name="train-1", kind="training"))
+        >>> store.update_job("train-1", status=JobStatus.COMPLETED, metrics={"f1": 0.9}).status
+        <JobStatus.COMPLETED: 'Completed'>
+    """
+
+    def __init__(self, url: str, *, connect_timeout: float = 5.0, busy_timeout: float = 30.0):
+        self._url = parse_url(url)
+        self._engine = create_store_engine(
+            self._url, connect_timeout=connect_timeout, busy_timeout=busy_timeout
+        )
+        writer = self._engine
+        if self._url.get_backend_name() == "sqlite":
+            writer = self._engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._reader = sessionmaker(self._engine, expire_on_commit=False)
+        self._writer = sessionmaker(writer, expire_on_commit=False)
+        try:
+            with self._unavailable_as_error():
+                upgrade_to_head(self._engine, writer)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked, e.g. ``postgresql+psycopg://u:***@h/db``."""
+        return self._url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    # jobs
+    def create_job(self, job: JobRecord) -> JobRecord:
+        row = JobRow(
+            name=job.name,
+            kind=job.kind,
+            status=JobStatus(job.status).value,
+            parameters=dict(job.parameters),
+            inputs=dict(job.inputs),
+            outputs=dict(job.outputs),
+            metrics=dict(job.metrics),
+            log_uri=job.log_uri,
+            handle=job.handle,
+            failure_reason=job.failure_reason,
+            created_at=job.created_at or _now(),
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+        )
+        with self._insert(row, "job", job.name):
+            return _job_record(row)
+
+    def get_job(self, name: str) -> JobRecord:
+        with self._session() as session:
+            return _job_record(self._one(session, JobRow, name, "job"))
+
+    def update_job(self, name: str, **changes: Any) -> JobRecord:
+        """Set fields of a job atomically; ``metrics`` are merged into the stored ones.
+
+        Raises:
+            NotFoundError: if there is no job ``name``.
+            TypeError: if a change names a field that cannot be set (``name``, ``created_at``
+                or one that a job does not have).
+        """
+        unknown = set(changes) - _JOB_SETTABLE
+        if unknown:
+            raise TypeError(
+                f"update_job() cannot set {', '.join(sorted(unknown))}; "
+                f"settable fields: {', '.join(sorted(_JOB_SETTABLE))}"
+            )
+        if "status" in changes:
+            changes["status"] = JobStatus(changes["status"]).value
+        with self._session(write=True) as session:
+            row = self._one(session, JobRow, name, "job", for_update=True)
+            for key, value in changes.items():
+                if key == "metrics":
+                    value = {**row.metrics, **(value or {})}
+                elif key in _JSON_FIELDS:
+                    value = dict(value or {})
+                setattr(row, key, value)
+            session.flush()
+            return _job_record(row)
+
+    def list_jobs(
+        self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
+    ) -> list[JobRecord]:
+        stmt = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
+        if kind is not None:
+            stmt = stmt.where(JobRow.kind == kind)
+        if status is not None:
+            stmt = stmt.where(JobRow.status == JobStatus(status).value)
+        with self._session() as session:
+            return [_job_record(row) for row in session.scalars(stmt)]
+
+    # artifacts
+    def add_artifact(self, artifact: ArtifactRecord) -> ArtifactRecord:
+        row = ArtifactRow(
+            uri=artifact.uri,
+            kind=artifact.kind,
+            sha256=artifact.sha256,
+            size=artifact.size,
+            producer_job=artifact.producer_job,
+            properties=dict(artifact.properties),
+            created_at=artifact.created_at or _now(),
+        )
+        with self._session(write=True) as session:
+            session.add(row)
+            session.flush()
+            return _artifact_record(row)
+
+    def list_artifacts(
+        self, producer_job: str | None = None, uri: str | None = None
+    ) -> list[ArtifactRecord]:
+        stmt = select(ArtifactRow).order_by(ArtifactRow.id)
+        if producer_job is not None:
+            stmt = stmt.where(ArtifactRow.producer_job == producer_job)
+        if uri is not None:
+            stmt = stmt.where(ArtifactRow.uri == uri)
+        with self._session() as session:
+            return [_artifact_record(row) for row in session.scalars(stmt)]
+
+    # models
+    def create_model(self, model: ModelRecord) -> ModelRecord:
+        row = ModelRow(
+            name=model.name,
+            artifact_uri=model.artifact_uri,
+            manifest=dict(model.manifest),
+            source_job=model.source_job,
+            created_at=model.created_at or _now(),
+        )
+        with self._insert(row, "model", model.name):
+            return _model_record(row)
+
+    def get_model(self, name: str) -> ModelRecord:
+        with self._session() as session:
+            return _model_record(self._one(session, ModelRow, name, "model"))
+
+    def list_models(self) -> list[ModelRecord]:
+        stmt = select(ModelRow).order_by(ModelRow.created_at.desc(), ModelRow.id.desc())
+        with self._session() as session:
+            return [_model_record(row) for row in session.scalars(stmt)]
+
+    def delete_model(self, name: str) -> None:
+        self._delete(ModelRow, name, "model")
+
+    # endpoints
+    def put_endpoint(self, endpoint: EndpointRecord) -> EndpointRecord:
+        """Create or replace an endpoint; a replaced one keeps its ``created_at``."""
+        try:
+            return self._put_endpoint(endpoint)
+        except IntegrityError:
+            # Another process created it between our SELECT and INSERT: now it is a replace.
+            return self._put_endpoint(endpoint)
+
+    def _put_endpoint(self, endpoint: EndpointRecord) -> EndpointRecord:
+        now = _now()
+        with self._session(write=True) as session:
+            row = self._one(
+                session, EndpointRow, endpoint.name, "endpoint", for_update=True, missing_ok=True
+            )
+            if row is None:
+                row = EndpointRow(name=endpoint.name, created_at=endpoint.created_at or now)
+                session.add(row)
+            row.model_name = endpoint.model_name
+            row.status = endpoint.status
+            row.url = endpoint.url
+            row.handle = endpoint.handle
+            row.config = dict(endpoint.config)
+            row.updated_at = now
+            session.flush()
+            return _endpoint_record(row)
+
+    def get_endpoint(self, name: str) -> EndpointRecord:
+        with self._session() as session:
+            return _endpoint_record(self._one(session, EndpointRow, name, "endpoint"))
+
+    def list_endpoints(self) -> list[EndpointRecord]:
+        stmt = select(EndpointRow).order_by(EndpointRow.created_at.desc(), EndpointRow.id.desc())
+        with self._session() as session:
+            return [_endpoint_record(row) for row in session.scalars(stmt)]
+
+    def delete_endpoint(self, name: str) -> None:
+        self._delete(EndpointRow, name, "endpoint")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # helpers
+    @contextmanager
+    def _unavailable_as_error(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if _is_unavailable(exc):
+                raise unavailable_error(self._url, exc) from exc
+            raise
+
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[Session]:
+        maker = self._writer if write else self._reader
+        with self._unavailable_as_error(), maker.begin() as session:
+            yield session
+
+    @contextmanager
+    def _insert(self, row: JobRow | ModelRow, kind: str, name: str) -> Iterator[None]:
+        try:
+            with self._session(write=True) as session:
+                session.add(row)
+                session.flush()
+                yield
+        except IntegrityError as exc:
+            raise AlreadyExistsError(
+                f"a {kind} named {name!r} already exists",
+                hint=f"choose another name (list them with `sagebox {kind}s list`)",
+            ) from exc
+
+    def _one(
+        self,
+        session: Session,
+        table: Any,
+        name: str,
+        kind: str,
+        *,
+        for_update: bool = False,
+        missing_ok: bool = False,
+    ) -> Any:
+        stmt = select(table).where(table.name == name)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = session.scalars(stmt).one_or_none()
+        if row is None and not missing_ok:
+            raise _not_found(kind, name)
+        return row
+
+    def _delete(self, table: Any, name: str, kind: str) -> None:
+        with self._session(write=True) as session:
+            result = session.execute(delete(table).where(table.name == name))
+            if getattr(result, "rowcount", 0) == 0:
+                raise _not_found(kind, name)
+
+
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "readonly", "disk i/o")
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means "cannot reach or lock the database" rather than a bad statement."""
+    import sqlite3
+
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_UNAVAILABLE)
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc.orig, psycopg.OperationalError)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC; naive values are local time, as everywhere in Python."""
+    return None if value is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _not_found(kind: str, name: str) -> NotFoundError:
+    return NotFoundError(f"no {kind} named {name!r}", hint=f"list them with `sagebox {kind}s list`")
+
+
+def _job_record(row: JobRow) -> JobRecord:
+    return JobRecord(
+        name=row.name,
+        kind=row.kind,
+        status=JobStatus(row.status),
+        parameters=dict(row.parameters),
+        inputs=dict(row.inputs),
+        outputs=dict(row.outputs),
+        metrics=dict(row.metrics),
+        log_uri=row.log_uri,
+        handle=row.handle,
+        failure_reason=row.failure_reason,
+        created_at=_utc(row.created_at),
+        started_at=_utc(row.started_at),
+        ended_at=_utc(row.ended_at),
+    )
+
+
+def _artifact_record(row: ArtifactRow) -> ArtifactRecord:
+    return ArtifactRecord(
+        uri=row.uri,
+        kind=row.kind,
+        sha256=row.sha256,
+        size=row.size,
+        producer_job=row.producer_job,
+        properties=dict(row.properties),
+        created_at=_utc(row.created_at),
+        artifact_id=row.id,
+    )
+
+
+def _model_record(row: ModelRow) -> ModelRecord:
+    return ModelRecord(
+        name=row.name,
+        artifact_uri=row.artifact_uri,
+        manifest=dict(row.manifest),
+        source_job=row.source_job,
+        created_at=_utc(row.created_at),
+    )
+
+
+def _endpoint_record(row: EndpointRow) -> EndpointRecord:
+    return EndpointRecord(
+        name=row.name,
+        model_name=row.model_name,
+        status=row.status,
+        url=row.url,
+        handle=row.handle,
+        config=dict(row.config),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+    )
