@@ -8,16 +8,8 @@ import pytest
 from sagebox.algorithms import get_algorithm
 from sagebox.algorithms.linear_text import LinearTextClassifier
 from sagebox.errors import ConfigError, InputDataError
+from tests.fixtures.tiny_reviews import LABELS, TEXTS
 
-TEXTS = [
-    "love it, perfect fit",
-    "great fabric, love",
-    "awful, ripped, returning",
-    "terrible cheap material",
-    "it is ok, fine",
-    "okay, average fit",
-] * 6
-LABELS = [1, 1, -1, -1, 0, 0] * 6
 
 
 def test_contract_fit_returns_self_and_sets_fitted_attributes(tmp_path: Path) -> None:

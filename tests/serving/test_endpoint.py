@@ -13,16 +13,8 @@ from sagebox.models import ModelClient, build_manifest, pack_model_dir
 from sagebox.serving import EndpointClient
 from sagebox.session import Session
 from tests.conftest import free_port
+from tests.fixtures.tiny_reviews import LABELS, TEXTS
 
-TEXTS = [
-    "love it, perfect fit",
-    "great fabric, love",
-    "awful, ripped, returning",
-    "terrible cheap material",
-    "it is ok, fine",
-    "okay, average fit",
-] * 6
-LABELS = [1, 1, -1, -1, 0, 0] * 6
 
 
 @pytest.fixture()

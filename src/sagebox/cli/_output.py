@@ -42,6 +42,15 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(to_jsonable(value), default=str))
 
 
+def print_record(record: Any, json_output: bool) -> None:
+    """Print one record (a dataclass) as JSON or as ``field: value`` lines."""
+    if json_output:
+        print_json(record)
+        return
+    for name, value in to_jsonable(record).items():
+        console.print(f"[bold]{name}[/bold]: {'' if value is None else value}")
+
+
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str = "") -> None:
     """Print rows as a Rich table with the given columns."""
     from rich.table import Table

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sagebox.cli._output import JsonOption, console, print_json, print_table
+from sagebox.cli._output import JsonOption, console, print_json, print_record, print_table
 
 app = typer.Typer(help="Serve models as local real-time HTTP endpoints.", no_args_is_help=True)
 
@@ -71,12 +71,7 @@ def describe(
     """Show one endpoint."""
     from sagebox.serving import EndpointClient
 
-    endpoint = EndpointClient().describe(name)
-    if json_output:
-        print_json(endpoint)
-    else:
-        for field, value in endpoint.__dict__.items():
-            console.print(f"[bold]{field}[/bold]: {value}")
+    print_record(EndpointClient().describe(name), json_output)
 
 
 @app.command("delete")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sagebox.cli._output import JsonOption, console, print_json, print_table
+from sagebox.cli._output import JsonOption, console, print_json, print_record, print_table
 
 if TYPE_CHECKING:
     from sagebox.jobs import JobClient
@@ -52,12 +52,7 @@ def describe(
     name: str = typer.Argument(..., help="Job name."), json_output: bool = JsonOption
 ) -> None:
     """Show one job: status, parameters, inputs, outputs, metrics, log location."""
-    job = _client().describe(name)
-    if json_output:
-        print_json(job)
-        return
-    for field, value in job.__dict__.items():
-        console.print(f"[bold]{field}[/bold]: {value if value is not None else ''}")
+    print_record(_client().describe(name), json_output)
 
 
 @app.command("logs")

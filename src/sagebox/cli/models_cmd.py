@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sagebox.cli._output import JsonOption, console, print_json, print_table
+from sagebox.cli._output import JsonOption, console, print_json, print_record, print_table
 
 app = typer.Typer(help="Register and inspect packaged models.", no_args_is_help=True)
 
@@ -43,12 +43,7 @@ def describe(
     """Show a model and its manifest."""
     from sagebox.models import ModelClient
 
-    model = ModelClient().get(name)
-    if json_output:
-        print_json(model)
-    else:
-        for field, value in model.__dict__.items():
-            console.print(f"[bold]{field}[/bold]: {value}")
+    print_record(ModelClient().get(name), json_output)
 
 
 @app.command("delete")
