@@ -11,7 +11,6 @@ from sagebox.errors import ConfigError, InputDataError
 from tests.fixtures.tiny_reviews import LABELS, TEXTS
 
 
-
 def test_contract_fit_returns_self_and_sets_fitted_attributes(tmp_path: Path) -> None:
     clf = LinearTextClassifier(C=2.0, min_df=1)
     assert clf.fit(TEXTS, LABELS) is clf

@@ -16,7 +16,6 @@ from tests.conftest import free_port
 from tests.fixtures.tiny_reviews import LABELS, TEXTS
 
 
-
 @pytest.fixture()
 def session(sagebox_env: Path, tmp_path: Path) -> Session:
     session = Session()
