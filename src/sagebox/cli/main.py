@@ -7,7 +7,15 @@ import sys
 
 import typer
 
-from sagebox.cli import config_cmd, datasets, demo_cmd, endpoints_cmd, jobs_cmd, models_cmd
+from sagebox.cli import (
+    clarify_cmd,
+    config_cmd,
+    datasets,
+    demo_cmd,
+    endpoints_cmd,
+    jobs_cmd,
+    models_cmd,
+)
 
 app = typer.Typer(
     name="sagebox",
@@ -21,6 +29,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(endpoints_cmd.app, name="endpoints")
+app.add_typer(clarify_cmd.app, name="clarify")
 app.command("demo")(demo_cmd.demo)
 app.command("evaluate")(demo_cmd.evaluate)
 
