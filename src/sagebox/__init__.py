@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sagebox.models import ModelClient
     from sagebox.serving import EndpointClient
     from sagebox.session import Session
+    from sagebox.training import Estimator
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,7 @@ __all__ = [
     "AlreadyExistsError",
     "ConfigError",
     "EndpointClient",
+    "Estimator",
     "InputDataError",
     "JobClient",
     "JobError",
@@ -60,6 +62,7 @@ _LAZY = {
     "JobClient": "sagebox.jobs",
     "ModelClient": "sagebox.models",
     "EndpointClient": "sagebox.serving",
+    "Estimator": "sagebox.training",
 }
 
 

@@ -37,6 +37,8 @@ class Settings(BaseModel):
         max_workers: parallel jobs on the local compute backend.
         s3_endpoint_url: endpoint of an S3-compatible server (MinIO, moto, Ceph); empty for AWS.
         s3_region: region passed to the S3 client.
+        online_store_uri: the feature store's online store: ``sqlite:///path`` or
+            ``redis://host:port/db``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,6 +50,7 @@ class Settings(BaseModel):
     max_workers: int = 2
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
+    online_store_uri: str = ""
 
     @property
     def jobs_dir(self) -> Path:
@@ -63,6 +66,7 @@ _FIELDS = (
     "max_workers",
     "s3_endpoint_url",
     "s3_region",
+    "online_store_uri",
 )
 
 
@@ -91,6 +95,7 @@ def settings_sources(
     resolved["home"] = (home, resolved.get("home", (None, "default"))[1])
     resolved.setdefault("storage_uri", (f"file://{home / 'lake'}", "default"))
     resolved.setdefault("metadata_uri", (f"sqlite:///{home / 'sagebox.db'}", "default"))
+    resolved.setdefault("online_store_uri", (f"sqlite:///{home / 'online_store.db'}", "default"))
     for name, field in Settings.model_fields.items():
         if name not in resolved:
             resolved[name] = (field.default, "default")

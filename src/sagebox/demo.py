@@ -1,6 +1,7 @@
 """The end-to-end walking skeleton behind ``sagebox demo``.
 
-raw CSV → lake (CSV + Parquet) → SQL over it → course transformation → balance → split (a
+raw CSV → lake (a Hive partition per run) → crawler job catalogs it as ``reviews.raw`` → SQL
+by table name (pruned to this run's partition), course transformation, balance, split (a
 processing job) → train the baseline (a training job) → evaluate (an evaluation job) → package
 and register the model → serve it on a local endpoint → invoke it → stop it.
 """
@@ -22,7 +23,12 @@ from sagebox.jobs import JobClient
 from sagebox.jobs.context import file_sha256
 from sagebox.session import Session
 
-__all__ = ["DEMO_STEPS", "DemoResult", "SAMPLE_REVIEWS", "run_demo"]
+__all__ = ["DEMO_DATABASE", "DEMO_STEPS", "DemoResult", "SAMPLE_REVIEWS", "run_demo"]
+
+#: the catalog database the demo crawls its raw reviews into (table ``raw``)
+DEMO_DATABASE = "reviews"
+#: lake prefix the demo crawls; each run's reviews land in ``raw/run_id=<run>/``
+DEMO_PREFIX = "datasets/reviews/"
 
 SAMPLE_REVIEWS = [
     "I love this dress, the fabric is soft and it fits perfectly!",
@@ -34,6 +40,7 @@ SAMPLE_REVIEWS = [
 DEMO_STEPS = [
     "load raw reviews",
     "store raw data in the lake",
+    "catalog raw data (crawler job)",
     "prepare data (processing job)",
     "train baseline (training job)",
     "evaluate on test split (evaluation job)",
@@ -41,6 +48,13 @@ DEMO_STEPS = [
     "start endpoint",
     "invoke endpoint",
     "stop endpoint",
+]
+#: the steps with ``feature_store=True`` (as many, so progress displays need not care)
+FEATURE_STORE_STEPS = [
+    *DEMO_STEPS[:3],
+    "engineer features into feature group 'reviews' (processing job, 2 workers)",
+    "train on a point-in-time training set (training job)",
+    *DEMO_STEPS[5:],
 ]
 
 
@@ -56,6 +70,12 @@ class DemoResult:
     evaluation: dict[str, Any] = field(default_factory=dict)
     evaluation_uri: str = ""
     seconds: float = 0.0
+    raw_table: str = ""
+    raw_uri: str = ""
+    crawl: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] = field(default_factory=dict)
+    feature_group: str = ""
+    lookups: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_demo(
@@ -65,6 +85,10 @@ def run_demo(
     seed: int = 0,
     port: int | None = None,
     on_step: Callable[[str], None] = lambda step: None,
+    algorithm: str = "linear-text",
+    hyperparameters: dict[str, Any] | None = None,
+    deployment: bool = False,
+    feature_store: bool = False,
 ) -> DemoResult:
     """Run the whole walkthrough; ``on_step`` is called as each step starts.
 
@@ -75,12 +99,24 @@ def run_demo(
         seed: seed of the synthetic data and the split.
         port: endpoint port (a free one if None).
         on_step: progress callback.
+        algorithm: the built-in algorithm the training job fits (default ``linear-text``).
+        hyperparameters: its hyperparameters.
+        deployment: also run the serving walkthrough (:mod:`sagebox.serving.walkthrough`):
+            A/B test, canary rollback, autoscaling and batch transform.
+        feature_store: engineer tokenized features into the ``reviews`` feature group,
+            train on a point-in-time training set from it, and serve a model that looks
+            reviews up online by ``review_id`` (see :mod:`sagebox.features._demo`).
 
     Raises:
-        InputDataError: if ``data`` is missing or malformed.
+        InputDataError: if ``data`` is missing or malformed, or a hyperparameter is bad.
+        ConfigError: if ``algorithm`` is unknown.
         JobError: if a job fails (names the job and how to read its log).
     """
     import time
+
+    from sagebox.algorithms import get_algorithm
+
+    get_algorithm(algorithm).from_hyperparameters(dict(hyperparameters or {}))  # fail early
 
     import pandas as pd
 
@@ -90,7 +126,7 @@ def run_demo(
     from sagebox.serving.endpoints import ensure_port_free
 
     started = time.perf_counter()
-    steps = iter(DEMO_STEPS)
+    steps = iter(FEATURE_STORE_STEPS if feature_store else DEMO_STEPS)
     on_step(next(steps))
     if port is not None:
         ensure_port_free("127.0.0.1", port)  # fail before doing any work
@@ -101,36 +137,82 @@ def run_demo(
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
     on_step(next(steps))
-    raw_uri = _store_raw(session, raw, f"raw/reviews/{run_id}")
+    raw_uri = _store_raw(session, raw, f"{DEMO_PREFIX}raw/run_id={run_id}")
+    result.raw_uri = raw_uri
 
     jobs = JobClient(session)
     on_step(next(steps))
-    prepare = _run_job(jobs, "prepare-reviews", {"seed": seed, "balance": True}, {"raw": raw_uri})
+    crawler = _run_job(
+        jobs,
+        "crawler",
+        {"uri": session.storage.url(DEMO_PREFIX), "database": DEMO_DATABASE},
+        {},
+    )
+    result.crawl = {k: v for k, v in crawler.metrics.items() if v}
+    result.raw_table = f"{DEMO_DATABASE}.raw"
+    on_step(next(steps))
+    if feature_store:
+        from sagebox.features import _demo as fs_demo
+
+        prepare = _run_job(
+            jobs,
+            "review-features",
+            fs_demo.engineer_parameters(result.raw_table, {"run_id": run_id}, seed),
+            {"raw": raw_uri},
+        )
+        result.feature_group = fs_demo.DEMO_FEATURE_GROUP
+        channels = fs_demo.training_channels(session, prepare, run_id)
+    else:
+        prepare = _run_job(
+            jobs,
+            "prepare-reviews",
+            {
+                "seed": seed,
+                "balance": True,
+                "table": result.raw_table,
+                "partition": {"run_id": run_id},
+            },
+            {"raw": raw_uri},
+        )
+        channels = {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]}
     on_step(next(steps))
     train = _run_job(
         jobs,
         "training",
-        {"algorithm": "linear-text", "hyperparameters": {}},
-        {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]},
+        {"algorithm": algorithm, "hyperparameters": dict(hyperparameters or {})},
+        channels,
     )
     on_step(next(steps))
     evaluation = _run_job(
         jobs, "evaluation", {}, {"model": train.outputs["model"], "test": prepare.outputs["test"]}
     )
-    result.jobs = {"prepare": prepare.name, "training": train.name, "evaluation": evaluation.name}
+    result.jobs = {
+        "crawl": crawler.name,
+        "prepare": prepare.name,
+        "training": train.name,
+        "evaluation": evaluation.name,
+    }
     result.evaluation_uri = evaluation.outputs["evaluation"]
     result.evaluation = json.loads(
         session.storage.read_bytes(session.key_for(result.evaluation_uri)).decode("utf-8")
     )
 
     on_step(next(steps))
-    model = ModelClient(session).create(f"reviews-linear-{run_id}", training_job=train.name)
+    if feature_store:
+        model = ModelClient(session).create(
+            f"reviews-{algorithm}-{run_id}", artifact_uri=fs_demo.lookup_model_uri(session, train)
+        )
+    else:
+        model = ModelClient(session).create(
+            f"reviews-{algorithm}-{run_id}", training_job=train.name
+        )
     result.model_name = model.name
 
     on_step(next(steps))
     endpoints = EndpointClient(session)
     endpoint_name = f"reviews-{run_id}"
-    endpoint = endpoints.create(endpoint_name, model.name, port=port or _free_port())
+    port = port or _free_port()
+    endpoint = endpoints.create(endpoint_name, model.name, port=port)
     result.endpoint_url = endpoint.url or ""
     try:
         on_step(next(steps))
@@ -145,36 +227,56 @@ def run_demo(
             {"review_body": text, **json.loads(line)}
             for text, line in zip(SAMPLE_REVIEWS, str(answer).splitlines(), strict=True)
         ]
+        if feature_store:
+            ids = fs_demo.sample_ids(session, prepare)
+            body = "".join(json.dumps({"review_id": i}) + "\n" for i in ids)
+            answer = endpoints.invoke(
+                endpoint_name,
+                body,
+                content_type="application/jsonlines",
+                accept="application/jsonlines",
+            )
+            result.lookups = [
+                {"review_id": i, **json.loads(line)}
+                for i, line in zip(ids, str(answer).splitlines(), strict=True)
+            ]
     finally:
         on_step(next(steps))
         endpoints.delete(endpoint_name)
+    if deployment:
+        from sagebox.serving.walkthrough import run_deployment_demo
+
+        result.deployment = run_deployment_demo(
+            session,
+            model.name,
+            prepare.outputs,
+            f"{DEMO_PREFIX}raw/run_id={run_id}/reviews.csv",
+            run_id,
+            port,
+            on_step,
+        )
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _store_raw(session: Session, raw: Any, prefix: str) -> str:
-    """Put the raw reviews in the lake as CSV and Parquet; record both; return the Parquet URI."""
+    """Put the raw reviews in the lake as CSV, recorded as an artifact; return the folder URI."""
     storage = session.storage
+    key = f"{prefix}/reviews.csv"
     with tempfile.TemporaryDirectory() as tmp:
-        uris = {}
-        for name, write in (
-            ("reviews.csv", lambda p: raw.to_csv(p, index=False)),
-            ("reviews.parquet", lambda p: raw.to_parquet(p, index=False)),
-        ):
-            local = Path(tmp) / name
-            write(local)
-            storage.upload(local, f"{prefix}/{name}")
-            uris[name] = storage.url(f"{prefix}/{name}")
-            session.metadata.add_artifact(
-                ArtifactRecord(
-                    uri=uris[name],
-                    kind="dataset",
-                    sha256=file_sha256(local),
-                    size=local.stat().st_size,
-                    properties={"rows": len(raw), "stage": "raw"},
-                )
+        local = Path(tmp) / "reviews.csv"
+        raw.to_csv(local, index=False)
+        storage.upload(local, key)
+        session.metadata.add_artifact(
+            ArtifactRecord(
+                uri=storage.url(key),
+                kind="dataset",
+                sha256=file_sha256(local),
+                size=local.stat().st_size,
+                properties={"rows": len(raw), "stage": "raw"},
             )
-    return uris["reviews.parquet"]
+        )
+    return storage.url(prefix)
 
 
 def _run_job(

@@ -9,6 +9,8 @@ lines and exits non-zero, without a traceback (unless ``--debug``).
     SageboxError
      ├── ConfigError              bad setting or unknown URI scheme
      ├── InputDataError           a file or table the user gave is missing, empty or malformed
+     │    ├── UnsupportedContentTypeError  a request body in a format the model cannot read
+     │    └── PayloadTooLargeError         a request body over the endpoint's size limit
      ├── NotFoundError            a named job, model, artifact or key does not exist
      ├── AlreadyExistsError       a name is taken
      ├── ServiceUnavailableError  a backend service (S3, PostgreSQL, ...) cannot be reached
@@ -24,9 +26,11 @@ __all__ = [
     "InputDataError",
     "JobError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PortInUseError",
     "SageboxError",
     "ServiceUnavailableError",
+    "UnsupportedContentTypeError",
 ]
 
 
@@ -53,6 +57,14 @@ class ConfigError(SageboxError):
 
 class InputDataError(SageboxError):
     """Input data is missing, empty, not UTF-8, or lacks required columns/values."""
+
+
+class UnsupportedContentTypeError(InputDataError):
+    """A request's content type is not one the model (or endpoint) accepts (HTTP 415)."""
+
+
+class PayloadTooLargeError(InputDataError):
+    """A request body exceeds the endpoint's maximum payload (HTTP 413)."""
 
 
 class NotFoundError(SageboxError):

@@ -11,12 +11,13 @@ if TYPE_CHECKING:
     from sagebox.backends.compute import ComputeBackend
     from sagebox.backends.metadata import MetadataStore
     from sagebox.backends.storage import ObjectStore
+    from sagebox.catalog import CatalogStore
 
 __all__ = ["Session"]
 
 
 class Session:
-    """Settings plus the storage, metadata and compute backends they name.
+    """Settings plus the storage, metadata and compute backends they name, and the catalog.
 
     Backends are opened on first use, so creating a session is cheap.
 
@@ -43,6 +44,13 @@ class Session:
         from sagebox.backends.metadata import open_metadata_store
 
         return open_metadata_store(self.settings.metadata_uri)
+
+    @cached_property
+    def catalog(self) -> CatalogStore:
+        """The data catalog, kept in the metadata database (``settings.metadata_uri``)."""
+        from sagebox.catalog import open_catalog_store
+
+        return open_catalog_store(self.settings.metadata_uri)
 
     @cached_property
     def compute(self) -> ComputeBackend:

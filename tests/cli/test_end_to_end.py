@@ -14,6 +14,7 @@ def test_demo_runs_end_to_end(cli, sagebox_env: Path) -> None:  # type: ignore[n
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["raw_rows"] == 1500
+    assert summary["raw_table"] == "reviews.raw" and summary["crawl"]["tables_added"] == 1
     ev = summary["evaluation"]
     assert set(ev) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix"}
     assert ev["accuracy"] > 0.45  # three balanced classes: chance is 1/3
@@ -21,7 +22,7 @@ def test_demo_runs_end_to_end(cli, sagebox_env: Path) -> None:  # type: ignore[n
     assert summary["predictions"][0]["label"] == 1  # "I love this dress..."
 
     jobs = json.loads(cli("jobs", "list", "--json").stdout)
-    assert {j["kind"] for j in jobs} == {"prepare-reviews", "training", "evaluation"}
+    assert {j["kind"] for j in jobs} == {"crawler", "prepare-reviews", "training", "evaluation"}
     assert all(j["status"] == "Completed" for j in jobs)
     training = json.loads(cli("jobs", "describe", summary["jobs"]["training"], "--json").stdout)
     assert training["outputs"]["model"].endswith("model.tar.gz")
@@ -61,3 +62,19 @@ def test_evaluate_on_real_reviews(cli, shared_reviews_csv: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["accuracy"] > 0.6  # imbalanced real test file: most reviews are positive
+
+
+@pytest.mark.slow
+def test_demo_with_deployment(cli, sagebox_env: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("demo", "--rows", "1500", "--seed", "3", "--deployment", "--json", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    d = json.loads(result.stdout.strip().splitlines()[-1])["deployment"]
+    shares = [v["share"] for v in d["ab_test"]["variants"].values()]
+    assert len(shares) == 2 and all(0.2 < s < 0.8 for s in shares)  # 50/50 on a small split
+    assert d["canary"]["status"] == "RolledBack" and "error_rate" in d["canary"]["reason"]
+    assert d["winner_deployment"]["status"] == "Succeeded"
+    assert d["autoscaling"]["instances"] == 2
+    assert d["autoscaling"]["scaling_events"][0]["to"] == 2
+    assert d["batch_transform"]["status"] == "Completed"
+    assert d["batch_transform"]["records"] == 1500
+    assert json.loads(cli("endpoints", "list", "--json").stdout) == []

@@ -31,6 +31,7 @@ def test_public_api_is_curated() -> None:
         "AlreadyExistsError",
         "ConfigError",
         "EndpointClient",
+        "Estimator",
         "InputDataError",
         "JobClient",
         "JobError",

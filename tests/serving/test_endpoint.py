@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.algorithms.linear_text import LinearTextClassifier
-from sagebox.errors import InputDataError, NotFoundError, PortInUseError
+from sagebox.errors import AlreadyExistsError, InputDataError, NotFoundError, PortInUseError
 from sagebox.models import ModelClient, build_manifest, pack_model_dir
 from sagebox.serving import EndpointClient
 from sagebox.session import Session
@@ -54,14 +54,22 @@ def test_endpoint_lifecycle(session: Session) -> None:
         assert [p["label"] for p in csv["predictions"]] == [-1, 1]
         with pytest.raises(InputDataError, match="unsupported content type"):
             endpoints.invoke("reviews", "x", content_type="image/png")
-        with pytest.raises(PortInUseError, match=f"port {port}"):
-            endpoints.create("second", "tiny", port=port)
+        with socket.socket() as taken:  # a port held by something that is not sagebox
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            other = taken.getsockname()[1]
+            with pytest.raises(PortInUseError, match=f"port {other}"):
+                endpoints.create("second", "tiny", port=other)
+        with pytest.raises(AlreadyExistsError, match="already exists"):
+            endpoints.create("reviews", "tiny", port=port)
     finally:
         endpoints.delete("reviews")
     with pytest.raises(NotFoundError):
         endpoints.describe("reviews")
     with socket.socket() as sock:  # the server process is gone and the port is free again
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as any server binds
         sock.bind(("127.0.0.1", port))
+        sock.listen(1)
 
 
 def test_unknown_model(session: Session) -> None:

@@ -9,7 +9,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from sagebox.algorithms.base import TextClassifier
+from sagebox.algorithms.base import (
+    FitContext,
+    OneOf,
+    Range,
+    TextClassifier,
+    check_fit_inputs,
+)
 
 __all__ = ["LinearTextClassifier"]
 
@@ -43,6 +49,13 @@ class LinearTextClassifier(TextClassifier):
         "char_ngrams": bool,
         "class_weight_balanced": bool,
         "seed": int,
+    }
+    hyperparameter_constraints: ClassVar[dict[str, Range | OneOf]] = {
+        "max_features": Range(1),
+        "ngram_max": Range(1, 5),
+        "min_df": Range(1),
+        "C": Range(0, None, low_inclusive=False),
+        "max_iter": Range(1),
     }
 
     def __init__(
@@ -107,19 +120,11 @@ class LinearTextClassifier(TextClassifier):
         )
         return make_pipeline(FeatureUnion(features), classifier)
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> LinearTextClassifier:
-        from sagebox.errors import InputDataError
-
-        y = np.asarray(labels)
-        if len(texts) != len(y):
-            raise InputDataError(
-                f"{len(texts)} texts but {len(y)} labels", hint="give one label per text"
-            )
-        if len(np.unique(y)) < 2:
-            raise InputDataError(
-                "training data has fewer than two classes",
-                hint="give examples of at least two sentiment classes",
-            )
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[int], context: FitContext | None = None
+    ) -> LinearTextClassifier:
+        self.validate_params()
+        y = check_fit_inputs(texts, labels)
         self.pipeline_ = self._build().fit([str(t) for t in texts], y)
         self.classes_ = self.pipeline_.classes_
         return self

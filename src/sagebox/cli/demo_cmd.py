@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from sagebox.cli._output import JsonOption, console, print_json, progress
+from sagebox.cli._params import parse_hyperparameters
 
 
 def demo(
@@ -14,14 +15,34 @@ def demo(
     rows: int = typer.Option(6000, "--rows", min=100, help="Synthetic reviews to generate."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic data and the split."),
     port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Endpoint port."),
+    algorithm: str = typer.Option(
+        "linear-text", "--algorithm", help="Built-in algorithm the training job fits."
+    ),
+    hyperparameter: list[str] = typer.Option(
+        [], "--hyperparameter", "-H", help="Algorithm hyperparameter NAME=VALUE (repeatable)."
+    ),
+    deployment: bool = typer.Option(
+        False, "--deployment", help="Also A/B test, canary-roll back, autoscale, batch-score."
+    ),
+    feature_store: bool = typer.Option(
+        False,
+        "--feature-store",
+        help="Engineer tokenized features into a feature group, train on a point-in-time "
+        "training set, look reviews up online by id at the endpoint.",
+    ),
     json_output: bool = JsonOption,
 ) -> None:
     """Run the product-review sentiment lifecycle end to end and print a summary."""
     from sagebox.demo import DEMO_STEPS, run_demo
     from sagebox.session import Session
 
+    total = len(DEMO_STEPS)
+    if deployment:
+        from sagebox.serving.walkthrough import DEPLOYMENT_STEPS
+
+        total += len(DEPLOYMENT_STEPS)
     with progress(enabled=True) as prog:
-        task = prog.add_task("starting", total=len(DEMO_STEPS))
+        task = prog.add_task("starting", total=total)
         seen: list[str] = []
 
         def on_step(step: str) -> None:
@@ -30,13 +51,64 @@ def demo(
             seen.append(step)
             prog.update(task, description=step)
 
-        result = run_demo(Session(), data=data, rows=rows, seed=seed, port=port, on_step=on_step)
+        result = run_demo(
+            Session(),
+            data=data,
+            rows=rows,
+            seed=seed,
+            port=port,
+            on_step=on_step,
+            algorithm=algorithm,
+            hyperparameters=parse_hyperparameters(hyperparameter, None),
+            deployment=deployment,
+            feature_store=feature_store,
+        )
         prog.advance(task)
         prog.update(task, description="done")
     if json_output:
         print_json(result)
         return
     _print_summary(result)
+    if feature_store:
+        _print_lookups(result)
+    if deployment:
+        _print_deployment(result.deployment)
+
+
+def _print_lookups(result: object) -> None:
+    from sagebox.demo import DemoResult
+
+    assert isinstance(result, DemoResult)
+    console.print(
+        f"\n[bold]feature store[/bold]: trained on a point-in-time training set of feature "
+        f"group '{result.feature_group}'; the endpoint looked these reviews up online by id:"
+    )
+    for p in result.lookups:
+        console.print(f"  review_id {p['review_id']:>6}  {p['label_name']:>8}")
+
+
+def _print_deployment(d: dict) -> None:  # type: ignore[type-arg]
+    ab = d["ab_test"]
+    console.print(f"\n[bold]A/B test[/bold] ({ab['requests']} test reviews, 50/50):")
+    for name, v in ab["variants"].items():
+        console.print(f"  {name}: {v['share']:.0%} of traffic, accuracy {v['accuracy']:.3f}")
+    console.print(f"  winner: {ab['winner']}")
+    canary = d["canary"]
+    console.print(
+        f"[bold]canary[/bold]: {canary['status']} after "
+        f"{canary['seconds_from_fault_to_rollback']:.1f} s ({canary['reason']})"
+    )
+    scaling = d["autoscaling"]
+    console.print(
+        f"[bold]autoscaling[/bold]: {scaling['instances']} instances after "
+        f"{scaling['requests']} requests in {scaling['seconds']:.1f} s"
+    )
+    batch = d["batch_transform"]
+    console.print(
+        f"[bold]batch transform[/bold]: {int(batch.get('records', 0))} reviews, "
+        f"{batch.get('records_per_second', 0):.0f} reviews/s -> "
+        f"{', '.join(batch['outputs'].values())}"
+    )
 
 
 def _print_summary(result: object) -> None:
@@ -49,6 +121,7 @@ def _print_summary(result: object) -> None:
     console.print(
         f"\n[bold]sagebox demo[/bold]: {result.raw_rows} raw reviews, {result.seconds:.1f} s"
     )
+    console.print(f"  raw table   {result.raw_table} ({result.raw_uri})", highlight=False)
     for step, job in result.jobs.items():
         console.print(f"  {step:<11} job {job}")
     console.print(f"  model       {result.model_name}")
@@ -82,6 +155,9 @@ def evaluate(
     train: Path = typer.Option(..., "--train", help="Raw-format CSV to train on (all of it)."),
     test: Path = typer.Option(..., "--test", help="Raw-format CSV to evaluate on, untouched."),
     algorithm: str = typer.Option("linear-text", "--algorithm", help="Built-in algorithm name."),
+    hyperparameter: list[str] = typer.Option(
+        [], "--hyperparameter", "-H", help="Algorithm hyperparameter NAME=VALUE (repeatable)."
+    ),
     validation_fraction: float = typer.Option(
         0.1,
         "--validation-fraction",
@@ -105,6 +181,7 @@ def evaluate(
             train,
             test,
             algorithm=algorithm,
+            hyperparameters=parse_hyperparameters(hyperparameter, None),
             validation_fraction=validation_fraction,
             seed=seed,
             on_step=lambda step: (prog.update(task, description=step), prog.advance(task)),

@@ -101,3 +101,25 @@ def wait(
         console.print(f"{job.name}: {job.status.value}{reason}")
     if job.status is not JobStatus.COMPLETED:
         raise typer.Exit(1)
+
+
+@app.command("metrics")
+def metrics(
+    name: str = typer.Argument(..., help="Job name."),
+    metric: str | None = typer.Option(None, "--name", "-n", help="Only this metric."),
+    last: bool = typer.Option(False, "--last", help="Only the last value of each metric."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Show a job's metric time series (captured live from its log)."""
+    points = _client().metrics(name, metric)
+    if last:
+        latest = {p.name: p for p in points}
+        points = list(latest.values())
+    if json_output:
+        print_json(points)
+        return
+    rows = [
+        {"metric": p.name, "step": p.step, "value": f"{p.value:.6g}", "time": p.timestamp}
+        for p in points
+    ]
+    print_table(rows, ["metric", "step", "value", "time"], title=f"metrics of {name}")

@@ -8,13 +8,22 @@ import sys
 import typer
 
 from sagebox.cli import (
+    catalog_cmd,
     clarify_cmd,
     config_cmd,
+    crawl_cmd,
     datasets,
     demo_cmd,
     endpoints_cmd,
+    explore_cmd,
+    features_cmd,
     jobs_cmd,
+    lake_cmd,
     models_cmd,
+    process_cmd,
+    serve_cmd,
+    sql_cmd,
+    train_cmd,
 )
 
 app = typer.Typer(
@@ -30,8 +39,18 @@ app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(endpoints_cmd.app, name="endpoints")
 app.add_typer(clarify_cmd.app, name="clarify")
+app.add_typer(lake_cmd.app, name="lake")
+app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(features_cmd.app, name="features")
+app.command("crawl")(crawl_cmd.crawl)
+app.command("sql")(sql_cmd.sql)
+app.command("explore")(explore_cmd.explore)
 app.command("demo")(demo_cmd.demo)
 app.command("evaluate")(demo_cmd.evaluate)
+app.command("train")(train_cmd.train)
+app.command("serve")(serve_cmd.serve)
+app.command("transform")(serve_cmd.transform)
+app.command("process")(process_cmd.process)
 
 
 @app.callback()

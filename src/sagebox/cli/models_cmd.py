@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from sagebox.cli._output import JsonOption, console, print_json, print_record, print_table
@@ -53,3 +55,26 @@ def delete(name: str = typer.Argument(..., help="Model name.")) -> None:
 
     ModelClient().delete(name)
     console.print(f"deleted model {name}")
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="Model name."),
+    out: Path = typer.Option(..., "--out", help="Directory for the ONNX export."),
+    quantize: bool = typer.Option(False, "--quantize", help="Also write an int8 model."),
+    check: Path | None = typer.Option(
+        None, "--check", help="Parquet/CSV with review_body (and sentiment) for a parity check."
+    ),
+    sample: int = typer.Option(1000, "--sample", min=1, help="Rows of --check to use."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Export a model to ONNX for edge devices, with a parity and size/latency report."""
+    from sagebox.serving.edge_cli import run_export
+
+    report = run_export(name, out, quantize, check, sample)
+    if json_output:
+        print_json(report)
+        return
+    console.print(f"exported {name} to {out} in {report['export_seconds']:.1f} s")
+    for runtime, figures in report.get("parity", {}).get("runtimes", {}).items():
+        console.print(f"  {runtime:<20} {figures}")

@@ -45,8 +45,12 @@ def train_and_evaluate(
     else:
         train_part = train_all
     on_step(f"training {algorithm}")
-    params = {"seed": seed, **(hyperparameters or {})}
-    clf = fit_text_classifier(algorithm, params, train_part)
+    from sagebox.algorithms import get_algorithm
+
+    params = dict(hyperparameters or {})
+    if "seed" in get_algorithm(algorithm).hyperparameter_types:
+        params.setdefault("seed", seed)
+    clf = fit_text_classifier(algorithm, params, train_part, validation)
     on_step("scoring")
     report = evaluate_classifier(clf, test)
     report["train_rows"] = len(train_part)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
-from sagebox.backends.metadata.base import JobRecord, JobStatus
+from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
 from sagebox.errors import InputDataError, JobError, NotFoundError
 from sagebox.jobs.kinds import job_kinds
 from sagebox.jobs.runner import local_log_path
@@ -49,12 +49,25 @@ class JobClient:
         inputs: dict[str, str] | None = None,
         name: str | None = None,
         max_runtime_seconds: float | None = None,
+        max_retries: int = 0,
     ) -> JobRecord:
         """Record a job and start it on the compute backend; return at once.
+
+        Args:
+            kind: the job kind (``training``, ``command``, ...).
+            parameters: the kind's parameters.
+            inputs: input channels (lake keys or URIs).
+            name: the job name (default: ``<kind>-<timestamp>-<random>``).
+            max_runtime_seconds: fail the job (MaxRuntimeExceeded) after this long.
+            max_retries: restart the job process this many times at most when it is killed
+                (SIGKILL, or SIGTERM not sent by :meth:`stop`); a training job resumes from
+                its last checkpoint. The restart happens when the job is next observed
+                (:meth:`describe`, :meth:`wait`, :meth:`follow`).
 
         Raises:
             ConfigError: if ``kind`` is unknown.
             AlreadyExistsError: if ``name`` is taken.
+            InputDataError: if a limit is out of range.
         """
         job_kinds.get(kind)  # fail now, not in the subprocess, on an unknown kind
         params = dict(parameters or {})
@@ -65,19 +78,19 @@ class JobClient:
                     hint="give a number of seconds > 0",
                 )
             params["max_runtime_seconds"] = max_runtime_seconds
+        if max_retries < 0:
+            raise InputDataError(
+                f"max_retries must be >= 0, got {max_retries}", hint="give 0 or more restarts"
+            )
+        if max_retries:
+            params["max_retries"] = int(max_retries)
         job = JobRecord(
             name=name or new_job_name(kind), kind=kind, parameters=params, inputs=dict(inputs or {})
         )
         metadata = self.session.metadata
         metadata.create_job(job)
-        env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}
-        spec = TaskSpec(
-            argv=[sys.executable, "-m", "sagebox.jobs.runner", job.name],
-            log_path=local_log_path(self.session, job.name),
-            env=env,
-        )
         try:
-            handle = self.session.compute.submit(spec)
+            handle = self._start_runner(job.name)
         except BaseException as exc:
             metadata.update_job(
                 job.name,
@@ -88,13 +101,32 @@ class JobClient:
             raise
         return metadata.update_job(job.name, handle=handle)
 
+    def _start_runner(self, name: str) -> str:
+        env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}
+        spec = TaskSpec(
+            argv=[sys.executable, "-m", "sagebox.jobs.runner", name],
+            log_path=local_log_path(self.session, name),
+            env=env,
+        )
+        return self.session.compute.submit(spec)
+
     def describe(self, name: str) -> JobRecord:
-        """Return the job, first noticing a job process that died without reporting."""
+        """Return the job, first noticing a job process that died without reporting.
+
+        Such a job is restarted if it has restarts left (``max_retries``), else marked Failed.
+        """
         job = self.session.metadata.get_job(name)
         if job.status.is_terminal or job.handle is None:
             return job
         if self.session.compute.state(job.handle) is TaskState.EXITED:
             job = self.session.metadata.get_job(name)  # it may have reported just now
+            retries = int(job.parameters.get("max_retries", 0))
+            if (
+                not job.status.is_terminal
+                and job.status is not JobStatus.STOPPING
+                and job.restarts < retries
+            ):
+                return self._restart(job, retries)
             if not job.status.is_terminal:
                 job = self.session.metadata.update_job(
                     name,
@@ -103,6 +135,45 @@ class JobClient:
                     ended_at=datetime.now(UTC),
                 )
         return job
+
+    def _restart(self, job: JobRecord, retries: int) -> JobRecord:
+        """Start a new process for ``job`` unless another observer already did."""
+        metadata = self.session.metadata
+        claimed = metadata.update_job_if(
+            job.name,
+            {"handle": job.handle, "restarts": job.restarts},
+            restarts=job.restarts + 1,
+            handle=None,
+        )
+        if claimed is None:
+            return metadata.get_job(job.name)
+        log = local_log_path(self.session, job.name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(
+                f"job process {job.handle} ended without reporting; restarting it "
+                f"(restart {claimed.restarts} of {retries})\n"
+            )
+        try:
+            handle = self._start_runner(job.name)
+        except BaseException as exc:
+            metadata.update_job(
+                job.name,
+                status=JobStatus.FAILED,
+                failure_reason=f"restart failed: {exc}",
+                ended_at=datetime.now(UTC),
+            )
+            raise
+        return metadata.update_job(job.name, handle=handle)
+
+    def metrics(self, name: str, metric: str | None = None) -> list[MetricPoint]:
+        """The job's metric time series (optionally of one metric), in recording order.
+
+        Raises:
+            NotFoundError: if there is no such job.
+        """
+        self.session.metadata.get_job(name)
+        return self.session.metadata.list_metric_points(name, metric)
 
     def list(
         self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100

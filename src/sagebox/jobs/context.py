@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagebox.backends.metadata.base import ArtifactRecord, JobRecord
+from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, MetricPoint
 from sagebox.session import Session
 
 __all__ = ["JobContext"]
@@ -36,10 +36,12 @@ class JobContext:
         """Write one line to the job log."""
         print(message, flush=True)
 
-    def log_metric(self, name: str, value: float) -> None:
-        """Record a metric on the job (and print it to the log)."""
-        self.log(f"metric {name}={value:.6g}")
-        self.job = self.session.metadata.update_job(self.job.name, metrics={name: float(value)})
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record a metric point on the job's time series (and print it to the log)."""
+        self.log(f"metric {name}={value:.6g}" + (f" step={step}" if step is not None else ""))
+        metadata = self.session.metadata
+        metadata.add_metric_points(self.job.name, [MetricPoint(name, float(value), step)])
+        self.job = metadata.get_job(self.job.name)
 
     def input_path(self, channel: str) -> Path:
         """Download input ``channel`` (a lake key or URI) into the work dir; return its path."""
@@ -48,6 +50,40 @@ class JobContext:
         local = self.workdir / "input" / channel / Path(key).name
         self.session.storage.download(key, local)
         return local
+
+    def input_dir(self, channel: str) -> Path:
+        """Download input ``channel`` into ``<workdir>/input/data/<channel>/``; return the dir.
+
+        The channel is a lake key or URI of one object or of a prefix ("directory"), whose
+        objects are downloaded with their paths below the prefix (SageMaker's channel layout).
+
+        Raises:
+            InputDataError: if the channel is not an input of the job or holds no data.
+        """
+        from sagebox.errors import InputDataError
+
+        if channel not in self.job.inputs:
+            raise InputDataError(
+                f"the job has no input channel {channel!r}",
+                hint=f"its channels are: {', '.join(sorted(self.job.inputs)) or 'none'}",
+            )
+        uri = self.job.inputs[channel]
+        key = self.session.key_for(uri)
+        storage = self.session.storage
+        dest = self.workdir / "input" / "data" / channel
+        if key and storage.exists(key):
+            storage.download(key, dest / Path(key).name)
+            return dest
+        prefix = key.rstrip("/") + "/" if key else ""
+        infos = [i for i in storage.list(prefix) if not i.key.endswith("/")]
+        if not infos:
+            raise InputDataError(
+                f"input channel {channel!r} has no data at {uri}",
+                hint="check the URI (sagebox lake ls) or upload the data first",
+            )
+        for info in infos:
+            storage.download(info.key, dest / info.key[len(prefix) :])
+        return dest
 
     def put_output(self, name: str, local_path: Path, key: str, kind: str = "file") -> str:
         """Upload a local file to the lake, record it as an output artifact; return its URI."""

@@ -51,7 +51,7 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         job = metadata.update_job(
             name,
             status=JobStatus.IN_PROGRESS,
-            started_at=datetime.now(UTC),
+            started_at=job.started_at or datetime.now(UTC),
             handle=job.handle or f"local:{os.getpid()}",
         )
         workdir = session.settings.jobs_dir / name / "work"
@@ -60,6 +60,11 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
     except JobInterrupted as exc:
         status, reason = exc.status, exc.reason
+        if status is JobStatus.STOPPED and _restart_pending(session, name):
+            signal.alarm(0)
+            print(f"job {name} interrupted (SIGTERM); it restarts when next observed", flush=True)
+            _upload_log(session, name)
+            return JobStatus.IN_PROGRESS
     except SageboxError as exc:
         status, reason = JobStatus.FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure of job code ends the job as Failed
@@ -74,6 +79,13 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         name, status=status, failure_reason=reason, ended_at=datetime.now(UTC), log_uri=log_uri
     )
     return status
+
+
+def _restart_pending(session: Session, name: str) -> bool:
+    """Whether a SIGTERM came from elsewhere than ``jobs stop`` and the job may restart."""
+    job = session.metadata.get_job(name)
+    retries = int(job.parameters.get("max_retries", 0))
+    return job.status is not JobStatus.STOPPING and job.restarts < retries
 
 
 def local_log_path(session: Session, name: str) -> Path:
@@ -130,4 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable copy of this module, not ``__main__``: job code raises and catches
+    # ``sagebox.jobs.runner.JobInterrupted``, which must be the class this loop catches.
+    from sagebox.jobs import runner as _runner
+
+    sys.exit(_runner.main())

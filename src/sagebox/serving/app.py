@@ -1,35 +1,22 @@
-"""The HTTP app of one model endpoint: ``GET /ping`` and ``POST /invocations``."""
+"""A FastAPI app serving one unpacked model: ``GET /ping`` and ``POST /invocations``.
+
+Handy for notebooks and tests (``fastapi.testclient.TestClient(create_app(model_dir))``);
+endpoints run the leaner :mod:`sagebox.serving.worker` instead.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from sagebox.errors import SageboxError
-from sagebox.serving import handler as default_handler
+from sagebox.serving.pipeline import load_handler
 
 __all__ = ["create_app", "load_handler"]
-
-
-def load_handler(model_dir: Path) -> ModuleType:
-    """The package's ``code/inference.py`` if it defines hooks, else the default handler."""
-    path = model_dir / "code" / "inference.py"
-    if not path.is_file():
-        return default_handler
-    spec = importlib.util.spec_from_file_location("sagebox_model_inference", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for hook in ("model_fn", "input_fn", "predict_fn", "output_fn"):
-        if not hasattr(module, hook):
-            setattr(module, hook, getattr(default_handler, hook))
-    return module
 
 
 def create_app(model_dir: Path, endpoint_name: str = "local") -> FastAPI:

@@ -1,204 +1,387 @@
-"""Local real-time endpoints: one server process per endpoint, recorded in the metadata store."""
+"""Local real-time endpoints: the client side of ``sagebox serve``.
+
+:class:`EndpointClient` talks to the supervisor serving a host and port (starting one in the
+background through the compute backend when none runs there), and reads endpoint records from
+the metadata store. An auto-started supervisor exits when its last endpoint is deleted.
+"""
 
 from __future__ import annotations
 
-import errno
-import shutil
-import socket
+import contextlib
 import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
-from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, PortInUseError
-from sagebox.models.package import unpack_model
+from sagebox.errors import AlreadyExistsError, JobError, NotFoundError
+from sagebox.serving._client import ServerConnection, ensure_port_free
+from sagebox.serving.config import (
+    DeploymentConfig,
+    EndpointConfig,
+    ProductionVariant,
+    parse_config,
+)
 from sagebox.session import Session
 
-__all__ = ["EndpointClient"]
+__all__ = ["EndpointClient", "Invocation", "ensure_port_free"]
 
-_STARTUP_TIMEOUT_SECONDS = 120.0
+_STARTUP_TIMEOUT_S = 180.0
+_LIVE = ("Creating", "InService", "Updating")
+
+
+@dataclass
+class Invocation:
+    """One answered request with the gateway's headers."""
+
+    status: int
+    body: Any
+    variant: str
+    inference_id: str
+    model_latency_ms: float
 
 
 class EndpointClient:
-    """Create, invoke and delete local endpoints.
+    """Create, update, invoke, observe and delete local endpoints.
 
     Example:
         >>> endpoints = EndpointClient(Session())
         >>> endpoints.create("reviews", model_name="reviews-model", port=8085)
         >>> endpoints.invoke("reviews", ["Love this dress!"])["predictions"][0]["label"]
         1
+        >>> endpoints.update("reviews", model_name="reviews-model-v2",
+        ...                  deployment={"traffic_routing": {"type": "CANARY"}})
         >>> endpoints.delete("reviews")
     """
 
     def __init__(self, session: Session | None = None) -> None:
         self.session = session or Session()
+        self._servers: dict[tuple[str, int], ServerConnection] = {}
 
+    # lifecycle
     def create(
-        self, name: str, model_name: str, port: int = 8080, host: str = "127.0.0.1"
+        self,
+        name: str,
+        model_name: str | None = None,
+        port: int = 8080,
+        host: str = "127.0.0.1",
+        config: EndpointConfig | dict[str, Any] | None = None,
+        instance_count: int = 1,
+        wait: bool = True,
     ) -> EndpointRecord:
-        """Start serving ``model_name`` on ``host:port`` and wait until it answers /ping.
+        """Serve ``model_name`` (or a full ``config``) as endpoint ``name`` on ``host:port``.
 
         Raises:
-            AlreadyExistsError: if an endpoint with this name is running.
-            PortInUseError: if the port is taken.
-            NotFoundError: if the model is not registered.
-            JobError: if the server does not come up (its log tail is in the message).
+            AlreadyExistsError: if an endpoint with this name is live.
+            PortInUseError: if the port is taken by something other than sagebox.
+            NotFoundError: if a model is not registered.
+            InputDataError: if the config is invalid.
+            JobError: if the workers do not come up (the reason names the log).
         """
-        metadata = self.session.metadata
+        spec = self._config(config, model_name, instance_count)
+        for model in spec.model_names():
+            self.session.metadata.get_model(model)
         try:
-            existing = metadata.get_endpoint(name)
+            existing = self.session.metadata.get_endpoint(name)
         except NotFoundError:
             existing = None
-        if existing is not None and self._alive(existing):
+        if existing is not None and existing.status in _LIVE and self._alive(existing):
             raise AlreadyExistsError(
                 f"endpoint {name} already exists at {existing.url}",
                 hint=f"delete it first: sagebox endpoints delete {name}",
             )
-        model = metadata.get_model(model_name)
-        ensure_port_free(host, port)
-        workdir = self.session.settings.home / "endpoints" / name
-        shutil.rmtree(workdir, ignore_errors=True)
-        archive = self.session.storage.download(
-            self.session.key_for(model.artifact_uri), workdir / "model.tar.gz"
+        server = self._server(host, port, start=True)
+        server.call("POST", "/_admin/endpoints", {"name": name, "config": spec.to_json()})
+        if not wait:
+            return self.describe(name)
+        self.wait(name, server=server)
+        deadline = time.monotonic() + 30  # the supervisor writes the record just after
+        while True:
+            record = self.describe(name)
+            if record.status == "InService" or time.monotonic() > deadline:
+                return record
+            time.sleep(0.05)
+
+    def update(
+        self,
+        name: str,
+        config: EndpointConfig | dict[str, Any] | None = None,
+        model_name: str | None = None,
+        deployment: DeploymentConfig | dict[str, Any] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Blue/green update to a new config (or a new model for a one-variant endpoint).
+
+        Returns:
+            The deployment record (``status`` Succeeded, RolledBack or Failed when waited).
+        """
+        record = self.describe(name)
+        if config is None and model_name is not None:
+            current = parse_config(EndpointConfig, record.config.get("spec", {}))
+            first = current.variants[0]
+            config = current.model_copy(
+                update={
+                    "variants": [
+                        ProductionVariant(
+                            name=first.name, model=model_name, instance_count=first.instance_count
+                        )
+                    ]
+                }
+            )
+        spec = self._config(config, None, 1)
+        policy = (
+            deployment
+            if isinstance(deployment, DeploymentConfig)
+            else parse_config(DeploymentConfig, deployment or {}, "deployment config")
         )
-        model_dir = unpack_model(archive, workdir / "model")
-        log_path = workdir / "server.log"
-        handle = self.session.compute.submit(
-            TaskSpec(
-                argv=[
-                    sys.executable,
-                    "-m",
-                    "sagebox.serving.server",
-                    "--model-dir",
-                    str(model_dir),
-                    "--port",
-                    str(port),
-                    "--host",
-                    host,
-                    "--name",
-                    name,
-                ],
-                log_path=log_path,
+        server = self._connect(record)
+        server.call(
+            "PUT",
+            f"/_admin/endpoints/{name}",
+            {"config": spec.to_json(), "deployment": policy.model_dump(mode="json")},
+        )
+        if not wait:
+            return dict(server.call("GET", f"/endpoints/{name}").get("deployment") or {})
+        info = self.wait(name, server=server, timeout=timeout)
+        return dict(info.get("deployment") or {})
+
+    def update_weights(
+        self,
+        name: str,
+        weights: dict[str, float] | None = None,
+        instances: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Change variant weights and/or instance counts in place."""
+        server = self._connect(self.describe(name))
+        return dict(
+            server.call(
+                "PATCH",
+                f"/_admin/endpoints/{name}",
+                {"weights": weights or {}, "instances": instances or {}},
             )
         )
-        url = f"http://{host}:{port}"
-        record = EndpointRecord(
-            name=name,
-            model_name=model_name,
-            status="Creating",
-            url=url,
-            handle=handle,
-            config={"port": port, "host": host},
-            created_at=datetime.now(UTC),
-        )
-        metadata.put_endpoint(record)
-        try:
-            self._wait_until_healthy(url, handle, log_path)
-        except BaseException:
-            self.session.compute.stop(handle, grace_seconds=5)
-            metadata.put_endpoint(_with(record, status="Failed"))
-            raise
-        return metadata.put_endpoint(_with(record, status="InService"))
 
+    def wait(
+        self, name: str, server: ServerConnection | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Block until the endpoint is InService (created or done updating); return its state.
+
+        Raises:
+            JobError: if it fails, or is not ready within ``timeout`` seconds.
+        """
+        server = server or self._connect(self.describe(name))
+        deadline = time.monotonic() + (timeout or _STARTUP_TIMEOUT_S)
+        while True:
+            try:
+                info = server.call("GET", f"/endpoints/{name}")
+            except NotFoundError:
+                record = self.session.metadata.get_endpoint(name)
+                raise JobError(
+                    f"endpoint {name} failed: {record.config.get('failure_reason')}",
+                    hint=f"see the worker logs under {self._workdir(name) / 'logs'}",
+                ) from None
+            if info["status"] == "InService":
+                return dict(info)
+            if time.monotonic() > deadline:
+                raise JobError(
+                    f"endpoint {name} is still {info['status']}",
+                    hint="wait longer or describe it for events",
+                )
+            time.sleep(0.1)
+
+    def delete(self, name: str) -> None:
+        """Stop the endpoint's workers and delete its record."""
+        record = self.session.metadata.get_endpoint(name)
+        if self._alive(record):
+            server = self._connect(record)
+            with contextlib.suppress(NotFoundError):
+                server.call("DELETE", f"/_admin/endpoints/{name}")
+            self._wait_idle_exit(server, record)
+        with contextlib.suppress(NotFoundError):
+            self.session.metadata.delete_endpoint(name)
+
+    # data plane
     def invoke(
         self,
         name: str,
         body: Any,
         content_type: str = "application/json",
         accept: str = "application/json",
+        target_variant: str | None = None,
+        target_model: str | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON (or text for JSON lines)."""
-        import json
+        """Send one request; return the decoded JSON (or text for other answers)."""
+        return self.invoke_detailed(
+            name, body, content_type, accept, target_variant, target_model
+        ).body
 
-        import httpx
-
+    def invoke_detailed(
+        self,
+        name: str,
+        body: Any,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        target_variant: str | None = None,
+        target_model: str | None = None,
+        inference_id: str | None = None,
+    ) -> Invocation:
+        """Like :meth:`invoke`, also returning which variant answered and the inference id."""
         endpoint = self.describe(name)
-        if endpoint.status != "InService":
+        if endpoint.status not in ("InService", "Updating"):
             raise NotFoundError(
                 f"endpoint {name} is {endpoint.status}",
                 hint=f"recreate it: sagebox endpoints create {name} ...",
             )
-        data = body if isinstance(body, bytes | str) else json.dumps(body)
-        response = httpx.post(
-            f"{endpoint.url}/invocations",
-            content=data,
-            timeout=60,
-            headers={"Content-Type": content_type, "Accept": accept},
+        headers = {"Content-Type": content_type, "Accept": accept}
+        for header, value in (
+            ("X-Sagebox-Target-Variant", target_variant),
+            ("X-Sagebox-Target-Model", target_model),
+            ("X-Sagebox-Inference-Id", inference_id),
+        ):
+            if value:
+                headers[header] = value
+        response = self._connect(endpoint).post(f"/endpoints/{name}/invocations", body, headers)
+        kind = response.headers.get("content-type", "").split(";")[0]
+        return Invocation(
+            status=response.status_code,
+            body=response.json() if kind == "application/json" else response.text,
+            variant=response.headers.get("x-sagebox-variant", ""),
+            inference_id=response.headers.get("x-sagebox-inference-id", ""),
+            model_latency_ms=float(response.headers.get("x-sagebox-model-latency-ms", 0) or 0),
         )
-        if response.status_code == 400:
-            from sagebox.errors import InputDataError
 
-            err = response.json()
-            raise InputDataError(err["error"], hint=err.get("hint"))
-        response.raise_for_status()
-        if response.headers.get("content-type", "").split(";")[0] == "application/json":
-            return response.json()
-        return response.text
+    def reward(self, name: str, inference_id: str, reward: float) -> dict[str, Any]:
+        """Feed a bandit reward in [0, 1] back for one answered inference."""
+        server = self._connect(self.describe(name))
+        return dict(
+            server.call(
+                "POST",
+                f"/endpoints/{name}/rewards",
+                {"inference_id": inference_id, "reward": reward},
+            )
+        )
 
+    def inject_fault(
+        self, name: str, variant: str, error_rate: float = 1.0, seconds: float = 10.0
+    ) -> dict[str, Any]:
+        """Make a variant's workers answer 500 to ``error_rate`` of requests for ``seconds``."""
+        server = self._connect(self.describe(name))
+        return dict(
+            server.call(
+                "POST",
+                f"/_admin/endpoints/{name}/faults",
+                {"variant": variant, "error_rate": error_rate, "seconds": seconds},
+            )
+        )
+
+    # observation
     def describe(self, name: str) -> EndpointRecord:
-        """The endpoint's record, marking it Failed if its process has died."""
+        """The endpoint's record, marking it Failed if its server has died."""
         endpoint = self.session.metadata.get_endpoint(name)
-        if endpoint.status == "InService" and not self._alive(endpoint):
-            endpoint = self.session.metadata.put_endpoint(_with(endpoint, status="Failed"))
+        if endpoint.status in _LIVE and not self._alive(endpoint):
+            endpoint = self.session.metadata.put_endpoint(replace(endpoint, status="Failed"))
         return endpoint
+
+    def status(self, name: str) -> dict[str, Any]:
+        """Live state from the server: variants, instances, metrics, deployment, events."""
+        return dict(self._connect(self.describe(name)).call("GET", f"/endpoints/{name}"))
+
+    def metrics(self, name: str, prometheus: bool = False) -> Any:
+        """Per-variant metrics as a dict, or Prometheus text."""
+        server = self._connect(self.describe(name))
+        if prometheus:
+            return server.get_text(f"/endpoints/{name}/metrics?format=prometheus")
+        return server.call("GET", f"/endpoints/{name}/metrics")
 
     def list(self) -> list[EndpointRecord]:
         """All endpoints."""
         return [self.describe(e.name) for e in self.session.metadata.list_endpoints()]
 
-    def delete(self, name: str) -> None:
-        """Stop the endpoint's server and delete its record."""
-        endpoint = self.session.metadata.get_endpoint(name)
-        if endpoint.handle:
-            self.session.compute.stop(endpoint.handle, grace_seconds=10)
-        self.session.metadata.delete_endpoint(name)
+    # helpers
+    def _config(
+        self, config: EndpointConfig | dict[str, Any] | None, model: str | None, count: int
+    ) -> EndpointConfig:
+        if isinstance(config, EndpointConfig):
+            return config
+        if config is not None:
+            return parse_config(EndpointConfig, config)
+        if model is None:
+            from sagebox.errors import InputDataError
+
+            raise InputDataError(
+                "give a model or an endpoint config", hint="--model NAME or --config FILE.json"
+            )
+        return parse_config(
+            EndpointConfig, {"variants": [{"model": model, "instance_count": count}]}
+        )
 
     def _alive(self, endpoint: EndpointRecord) -> bool:
         return bool(endpoint.handle) and (
             self.session.compute.state(str(endpoint.handle)) is TaskState.RUNNING
         )
 
-    def _wait_until_healthy(self, url: str, handle: str, log_path: Path) -> None:
-        import httpx
+    def _connect(self, endpoint: EndpointRecord) -> ServerConnection:
+        cfg = endpoint.config or {}
+        key = (str(cfg.get("host", "127.0.0.1")), int(cfg.get("port", 8080)))
+        if key not in self._servers:
+            self._servers[key] = ServerConnection(*key)
+        return self._servers[key]
 
-        deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
+    def _workdir(self, name: str) -> Any:
+        return self.session.settings.home / "endpoints" / name
+
+    def _server(self, host: str, port: int, start: bool) -> ServerConnection:
+        server = self._servers.setdefault((host, port), ServerConnection(host, port))
+        if server.is_sagebox():
+            return server
+        ensure_port_free(host, port)
+        log_path = self.session.settings.home / "serving" / f"server-{port}.log"
+        env = {
+            f"SAGEBOX_{k.upper()}": str(v)
+            for k, v in self.session.settings.model_dump().items()
+            if v is not None
+        }
+        handle = self.session.compute.submit(
+            TaskSpec(
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "sagebox.serving.server",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--exit-when-idle",
+                ],
+                log_path=log_path,
+                env=env,
+            )
+        )
+        deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
+            if server.is_sagebox():
+                return server
             if self.session.compute.state(handle) is TaskState.EXITED:
+                if server.is_sagebox():  # another client started one first
+                    return server
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
                 raise JobError(
-                    f"the endpoint server exited during start-up: {' | '.join(tail)}",
+                    f"the serving process exited during start-up: {' | '.join(tail)}",
                     hint=f"see {log_path}",
                 )
-            try:
-                if httpx.get(f"{url}/ping", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise JobError(
-            f"the endpoint at {url} did not answer within {_STARTUP_TIMEOUT_SECONDS:.0f} s",
+            f"no server answered at {server.url} within {_STARTUP_TIMEOUT_S:.0f} s",
             hint=f"see {log_path}",
         )
 
-
-def ensure_port_free(host: str, port: int) -> None:
-    """Raise PortInUseError naming the port unless ``host:port`` can be bound now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUseError(
-                    f"port {port} on {host} is already in use",
-                    hint="choose another with --port or stop what listens there",
-                ) from exc
-            raise
-
-
-def _with(record: EndpointRecord, **changes: Any) -> EndpointRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)
+    def _wait_idle_exit(self, server: ServerConnection, record: EndpointRecord) -> None:
+        ping = server.ping()
+        server.close()
+        if ping is None or ping.get("endpoints") or not ping.get("exit_when_idle"):
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self._alive(record):
+            time.sleep(0.05)

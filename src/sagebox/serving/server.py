@@ -1,27 +1,70 @@
-"""``python -m sagebox.serving.server --model-dir DIR --port P``: serve one model over HTTP."""
+"""``sagebox serve`` / ``python -m sagebox.serving.server``: the supervisor and its gateway.
+
+One process per host and port: the gateway (on uvloop when installed) and the
+supervisor share one event loop; worker processes are its children. SIGTERM or SIGINT stops
+the workers, flushes data capture and writes the endpoint records, which stay in the metadata
+store so that the next ``sagebox serve`` on the same port restores them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
-from pathlib import Path
+
+__all__ = ["main", "run_server"]
+
+
+async def run_server(host: str, port: int, exit_when_idle: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT (or, with ``exit_when_idle``, until the last endpoint goes).
+
+    Raises:
+        PortInUseError: if ``host:port`` cannot be bound.
+    """
+    import errno
+
+    from sagebox.errors import PortInUseError
+    from sagebox.serving._server import start_server
+    from sagebox.serving.gateway import Gateway
+    from sagebox.serving.supervisor import Supervisor
+    from sagebox.session import Session
+
+    supervisor = Supervisor(Session(), host, port, exit_when_idle=exit_when_idle)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, supervisor.shutdown.set)
+    try:
+        server = await start_server(Gateway(supervisor).handle, host=host, port=port)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUseError(
+                f"port {port} on {host} is already in use", hint="choose another with --port"
+            ) from exc
+        raise
+    print(f"sagebox serve: gateway on http://{host}:{port}", flush=True)
+    await supervisor.restore()
+    ticks = loop.create_task(supervisor.run_ticks())
+    await supervisor.shutdown.wait()
+    ticks.cancel()
+    server.close()
+    await supervisor.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, build the app and run uvicorn until terminated."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model-dir", type=Path, required=True)
-    parser.add_argument("--port", type=int, required=True)
+    """Parse arguments and serve."""
+    parser = argparse.ArgumentParser(description="sagebox serving supervisor and gateway")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--name", default="local")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--exit-when-idle",
+        action="store_true",
+        help="exit once the last endpoint is deleted (auto-started servers)",
+    )
     args = parser.parse_args(argv)
+    from sagebox.serving._server import run
 
-    import uvicorn
-
-    from sagebox.serving.app import create_app
-
-    app = create_app(args.model_dir, endpoint_name=args.name)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    run(lambda: run_server(args.host, args.port, args.exit_when_idle))
     return 0
 
 

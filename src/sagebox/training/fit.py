@@ -17,18 +17,35 @@ LABEL_COLUMN = "sentiment"
 
 
 def fit_text_classifier(
-    algorithm: str, hyperparameters: dict[str, Any], train: pd.DataFrame
+    algorithm: str,
+    hyperparameters: dict[str, Any],
+    train: pd.DataFrame,
+    validation: pd.DataFrame | None = None,
 ) -> TextClassifier:
     """Build ``algorithm`` from ``hyperparameters`` and fit it on ``train``'s text and labels.
 
+    ``validation`` (optional) is given to the algorithm for per-epoch validation metrics,
+    early stopping or ensemble weights; it is never trained on.
+
     Raises:
-        InputDataError: if the frame lacks the text/label columns or is empty.
+        InputDataError: if a frame lacks the text/label columns or is empty.
         ConfigError: if the algorithm is unknown.
     """
+    from sagebox.algorithms.base import FitContext
+
     _check_frame(train, "training")
+    context = FitContext()
+    if validation is not None and len(validation):
+        _check_frame(validation, "validation")
+        context.validation = (
+            validation[TEXT_COLUMN].astype(str).tolist(),
+            validation[LABEL_COLUMN].astype(int).tolist(),
+        )
     clf = get_algorithm(algorithm).from_hyperparameters(hyperparameters)
     return clf.fit(
-        train[TEXT_COLUMN].astype(str).tolist(), train[LABEL_COLUMN].astype(int).tolist()
+        train[TEXT_COLUMN].astype(str).tolist(),
+        train[LABEL_COLUMN].astype(int).tolist(),
+        context,
     )
 
 

@@ -22,6 +22,7 @@ from sagebox.backends.metadata import (
     open_metadata_store,
 )
 from sagebox.backends.metadata._engine import parse_url
+from sagebox.backends.metadata._migrate import HEAD_REVISION
 from sagebox.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -216,7 +217,9 @@ def test_opening_twice_keeps_data_and_schema(metadata_uri: str) -> None:
     second.close()
     engine = create_engine(parse_url(metadata_uri))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            (HEAD_REVISION,)
+        ]
     engine.dispose()
 
 
@@ -224,8 +227,9 @@ def test_orm_models_match_the_migrations(store: MetadataStore, metadata_uri: str
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from sagebox.backends.metadata._orm import Base
+    from sagebox.backends.metadata._orm import Base, load_models
 
+    load_models()  # the catalog and the query history keep their tables in the same database
     engine = create_engine(parse_url(metadata_uri))
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

@@ -16,6 +16,7 @@ from sagebox.backends.metadata.base import (
     JobRecord,
     JobStatus,
     MetadataStore,
+    MetricPoint,
     ModelRecord,
 )
 from sagebox.errors import ConfigError
@@ -27,6 +28,7 @@ __all__ = [
     "JobRecord",
     "JobStatus",
     "MetadataStore",
+    "MetricPoint",
     "ModelRecord",
     "open_metadata_store",
 ]

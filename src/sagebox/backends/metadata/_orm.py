@@ -1,7 +1,7 @@
 """SQLAlchemy 2 declarative models of the metadata store.
 
 The schema itself is owned by the Alembic migrations in ``migrations/versions``; these models
-must match the newest migration (a conformance test checks that every column is used).
+(with those of :data:`MODEL_MODULES`) must match the newest migration (a conformance test checks).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +45,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
 
 
+#: Modules of capabilities that keep tables in the metadata database (on :class:`Base`, in the
+#: same migration chain); :func:`load_models` imports them so that ``Base.metadata`` is whole.
+MODEL_MODULES = ("sagebox.catalog._orm", "sagebox.sql._orm", "sagebox.features._orm")
+
+
+def load_models() -> None:
+    """Import every module that declares tables on :class:`Base` (for autogenerate and checks)."""
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
 class JobRow(Base):
     """One row of ``jobs``."""
 
@@ -64,6 +77,20 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    restarts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+
+
+class JobMetricRow(Base):
+    """One point of a job's metric time series (``job_metrics``)."""
+
+    __tablename__ = "job_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_name: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[float] = mapped_column(Float)
+    step: Mapped[int | None] = mapped_column(Integer)
+    timestamp: Mapped[datetime]
 
 
 class ArtifactRow(Base):

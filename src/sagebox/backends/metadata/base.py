@@ -18,6 +18,7 @@ __all__ = [
     "JobRecord",
     "JobStatus",
     "MetadataStore",
+    "MetricPoint",
     "ModelRecord",
 ]
 
@@ -43,7 +44,8 @@ class JobRecord:
     """A processing, training, transform or other job.
 
     ``handle`` is the compute backend's reference to the running task (a pid for the local
-    backend); ``log_uri`` is where its combined stdout/stderr lives.
+    backend); ``log_uri`` is where its combined stdout/stderr lives; ``restarts`` counts the
+    times its process was restarted after being killed (see ``max_retries``).
     """
 
     name: str
@@ -59,6 +61,17 @@ class JobRecord:
     created_at: datetime | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    restarts: int = 0
+
+
+@dataclass
+class MetricPoint:
+    """One value of a job metric's time series (``step``: training step or sequence number)."""
+
+    name: str
+    value: float
+    step: int | None = None
+    timestamp: datetime | None = None
 
 
 @dataclass
@@ -132,6 +145,29 @@ class MetadataStore(abc.ABC):
         self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
     ) -> list[JobRecord]:
         """Jobs, newest first, optionally filtered by kind and status."""
+
+    @abc.abstractmethod
+    def update_job_if(
+        self, name: str, expected: dict[str, Any], **changes: Any
+    ) -> JobRecord | None:
+        """Like :meth:`update_job`, but only if every field in ``expected`` still has that value.
+
+        The check and the update are one atomic step (compare-and-set), so that of several
+        processes racing to act on a job (e.g. restart it) exactly one wins. Returns the new
+        record, or None if a field differed. Raises NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def add_metric_points(self, job_name: str, points: list[MetricPoint]) -> None:
+        """Append points to the job's metric time series (timestamps default to now).
+
+        The job's ``metrics`` are updated to the last value of each name in the same
+        transaction. Raises NotFoundError if there is no such job.
+        """
+
+    @abc.abstractmethod
+    def list_metric_points(self, job_name: str, name: str | None = None) -> list[MetricPoint]:
+        """The job's metric points in the order they were added, optionally of one name."""
 
     # artifacts
     @abc.abstractmethod

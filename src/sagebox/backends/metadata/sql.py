@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,13 +19,20 @@ from sagebox.backends.metadata._engine import (
     unavailable_error,
 )
 from sagebox.backends.metadata._migrate import upgrade_to_head
-from sagebox.backends.metadata._orm import ArtifactRow, EndpointRow, JobRow, ModelRow
+from sagebox.backends.metadata._orm import (
+    ArtifactRow,
+    EndpointRow,
+    JobMetricRow,
+    JobRow,
+    ModelRow,
+)
 from sagebox.backends.metadata.base import (
     ArtifactRecord,
     EndpointRecord,
     JobRecord,
     JobStatus,
     MetadataStore,
+    MetricPoint,
     ModelRecord,
 )
 from sagebox.errors import AlreadyExistsError, NotFoundError
@@ -100,6 +108,7 @@ class SqlMetadataStore(MetadataStore):
             created_at=job.created_at or _now(),
             started_at=job.started_at,
             ended_at=job.ended_at,
+            restarts=job.restarts,
         )
         with self._insert(row, "job", job.name):
             return _job_record(row)
@@ -116,7 +125,19 @@ class SqlMetadataStore(MetadataStore):
             TypeError: if a change names a field that cannot be set (``name``, ``created_at``
                 or one that a job does not have).
         """
-        unknown = set(changes) - _JOB_SETTABLE
+        updated = self._update_job(name, None, changes)
+        assert updated is not None
+        return updated
+
+    def update_job_if(
+        self, name: str, expected: dict[str, Any], **changes: Any
+    ) -> JobRecord | None:
+        return self._update_job(name, expected, changes)
+
+    def _update_job(
+        self, name: str, expected: dict[str, Any] | None, changes: dict[str, Any]
+    ) -> JobRecord | None:
+        unknown = (set(changes) | set(expected or {})) - _JOB_SETTABLE
         if unknown:
             raise TypeError(
                 f"update_job() cannot set {', '.join(sorted(unknown))}; "
@@ -126,6 +147,10 @@ class SqlMetadataStore(MetadataStore):
             changes["status"] = JobStatus(changes["status"]).value
         with self._session(write=True) as session:
             row = self._one(session, JobRow, name, "job", for_update=True)
+            if expected is not None:
+                current = _job_record(row)
+                if any(getattr(current, k) != v for k, v in expected.items()):
+                    return None
             for key, value in changes.items():
                 if key == "metrics":
                     value = {**row.metrics, **(value or {})}
@@ -134,6 +159,36 @@ class SqlMetadataStore(MetadataStore):
                 setattr(row, key, value)
             session.flush()
             return _job_record(row)
+
+    def add_metric_points(self, job_name: str, points: list[MetricPoint]) -> None:
+        kept = [p for p in points if math.isfinite(p.value)]  # SQLite cannot store NaN
+        if not kept:
+            return
+        now = _now()
+        with self._session(write=True) as session:
+            row = self._one(session, JobRow, job_name, "job", for_update=True)
+            session.add_all(
+                JobMetricRow(
+                    job_name=job_name,
+                    name=p.name,
+                    value=float(p.value),
+                    step=p.step,
+                    timestamp=p.timestamp or now,
+                )
+                for p in kept
+            )
+            row.metrics = {**row.metrics, **{p.name: float(p.value) for p in kept}}
+            session.flush()
+
+    def list_metric_points(self, job_name: str, name: str | None = None) -> list[MetricPoint]:
+        stmt = select(JobMetricRow).where(JobMetricRow.job_name == job_name)
+        if name is not None:
+            stmt = stmt.where(JobMetricRow.name == name)
+        with self._session() as session:
+            return [
+                MetricPoint(name=r.name, value=r.value, step=r.step, timestamp=_utc(r.timestamp))
+                for r in session.scalars(stmt.order_by(JobMetricRow.id))
+            ]
 
     def list_jobs(
         self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
@@ -339,6 +394,7 @@ def _job_record(row: JobRow) -> JobRecord:
         created_at=_utc(row.created_at),
         started_at=_utc(row.started_at),
         ended_at=_utc(row.ended_at),
+        restarts=int(row.restarts or 0),
     )
 
 

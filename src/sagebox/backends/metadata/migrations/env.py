@@ -18,8 +18,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from sagebox.backends.metadata._orm import Base
+from sagebox.backends.metadata._orm import Base, load_models
 
+load_models()
 config = context.config
 target_metadata = Base.metadata
 

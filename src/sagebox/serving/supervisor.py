@@ -1,0 +1,393 @@
+"""The supervisor inside ``sagebox serve``: owns the endpoints, their workers and records.
+
+It creates, updates and deletes endpoints on request of the admin API, restores the endpoints
+recorded for its host and port when it starts, runs autoscaling once a second, and writes each
+endpoint's record (status, config, events, bandit state) to the metadata store whenever it
+changes. While it runs it is the only writer of those records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sagebox.backends.metadata.base import EndpointRecord
+from sagebox.errors import (
+    AlreadyExistsError,
+    InputDataError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from sagebox.serving.config import DeploymentConfig, EndpointConfig, parse_config
+from sagebox.serving.runtime import EndpointRuntime
+from sagebox.session import Session
+
+__all__ = ["Supervisor"]
+
+_TICK_S = 0.25
+
+
+class Supervisor:
+    """Endpoints served on one host and port.
+
+    Example:
+        >>> supervisor = Supervisor(Session(), "127.0.0.1", 8080)
+        >>> await supervisor.create("reviews", {"variants": [{"model": "reviews-v1"}]})
+    """
+
+    def __init__(
+        self, session: Session, host: str, port: int, exit_when_idle: bool = False
+    ) -> None:
+        self.session = session
+        self.host = host
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        self.exit_when_idle = exit_when_idle
+        self.handle = f"local:{os.getpid()}"
+        self.endpoints: dict[str, EndpointRuntime] = {}
+        self.shutdown = asyncio.Event()
+        self._created: dict[str, datetime] = {}
+        self._dirty: set[str] = set()
+        self._model_lock = asyncio.Lock()
+        self._scaling: set[tuple[str, str]] = set()
+        self._ever_served = False
+
+    # queries used by the gateway
+    def ping(self) -> dict[str, Any]:
+        """Identity and endpoints of this server."""
+        return {
+            "status": "Healthy",
+            "server": "sagebox",
+            "pid": os.getpid(),
+            "endpoints": sorted(self.endpoints),
+            "exit_when_idle": self.exit_when_idle,
+        }
+
+    def runtime(self, name: str) -> EndpointRuntime:
+        """The endpoint ``name``. Raises NotFoundError."""
+        runtime = self.endpoints.get(name)
+        if runtime is None:
+            raise NotFoundError(
+                f"endpoint {name!r} is not served here",
+                hint=f"served: {', '.join(sorted(self.endpoints)) or 'none'}",
+            )
+        return runtime
+
+    def serving(self, name: str) -> EndpointRuntime:
+        """The endpoint ``name`` if it takes requests now."""
+        runtime = self.runtime(name)
+        if runtime.status not in ("InService", "Updating"):
+            raise ServiceUnavailableError(
+                f"endpoint {name} is {runtime.status}", hint="wait until it is InService"
+            )
+        return runtime
+
+    def only_endpoint(self) -> str:
+        """The one endpoint served (for ``POST /invocations``)."""
+        if len(self.endpoints) != 1:
+            raise NotFoundError(
+                f"this server has {len(self.endpoints)} endpoints, so /invocations is ambiguous",
+                hint="POST /endpoints/{name}/invocations",
+            )
+        return next(iter(self.endpoints))
+
+    def reward(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Credit a bandit reward: ``{"inference_id": ..., "reward": 0..1}``."""
+        runtime = self.serving(name)
+        if runtime.bandit is None:
+            raise InputDataError(
+                f"endpoint {name} does not route by bandit",
+                hint="create it with routing 'bandit' to post rewards",
+            )
+        try:
+            inference_id, value = str(payload["inference_id"]), float(payload["reward"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputDataError(
+                "a reward needs inference_id and a numeric reward",
+                hint='post {"inference_id": "...", "reward": 1}',
+            ) from exc
+        variant = runtime.bandit.reward(inference_id, value)
+        self.mark(runtime)
+        return {"variant": variant, "bandit": runtime.bandit.state()}
+
+    # admin API
+    async def admin(self, method: str, parts: list[str], payload: dict[str, Any]) -> Any:
+        """Dispatch ``/_admin/...`` requests."""
+        if parts == ["endpoints"] and method == "POST":
+            return await self.create(str(payload.get("name", "")), payload.get("config") or {})
+        if len(parts) == 2 and parts[0] == "endpoints":
+            if method == "PUT":
+                return await self.update(
+                    parts[1], payload.get("config") or {}, payload.get("deployment") or {}
+                )
+            if method == "PATCH":
+                return await self.patch(parts[1], payload)
+            if method == "DELETE":
+                await self.delete(parts[1])
+                return {"deleted": parts[1]}
+        if (
+            len(parts) == 3
+            and parts[0] == "endpoints"
+            and parts[2] == "faults"
+            and method == "POST"
+        ):
+            return await self.inject_fault(parts[1], payload)
+        raise NotFoundError(f"no admin route {method} /_admin/{'/'.join(parts)}")
+
+    async def create(self, name: str, raw_config: dict[str, Any]) -> dict[str, Any]:
+        """Validate, record and start an endpoint; return at once (status Creating)."""
+        if not name:
+            raise InputDataError("an endpoint needs a name", hint="give a name")
+        if name in self.endpoints:
+            raise AlreadyExistsError(
+                f"endpoint {name} already exists at {self.url}",
+                hint=f"delete it first: sagebox endpoints delete {name}",
+            )
+        config = parse_config(EndpointConfig, raw_config)
+        await self._check_models(config)
+        runtime = self._new_runtime(name, config)
+        self.endpoints[name] = runtime
+        self._created.setdefault(name, datetime.now(UTC))
+        await self.persist(runtime)
+        runtime.task = asyncio.get_running_loop().create_task(self._start(runtime))
+        return runtime.describe()
+
+    async def update(
+        self, name: str, raw_config: dict[str, Any], raw_policy: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start a blue/green update of ``name`` to a new config; return at once."""
+        from sagebox.serving.deployment import run_update
+
+        runtime = self.runtime(name)
+        if runtime.status != "InService":
+            raise ServiceUnavailableError(
+                f"endpoint {name} is {runtime.status}",
+                hint="wait until it is InService, then update",
+            )
+        config = parse_config(EndpointConfig, raw_config)
+        policy = parse_config(DeploymentConfig, raw_policy, "deployment config")
+        await self._check_models(config)
+        runtime.status = "Updating"
+
+        async def deploy() -> None:
+            try:
+                await run_update(runtime, config, policy)
+            except Exception as exc:  # noqa: BLE001 - never leave an endpoint stuck Updating
+                with contextlib.suppress(Exception):
+                    await runtime.discard_green()
+                runtime.deployment = {
+                    **(runtime.deployment or {}),
+                    "status": "Failed",
+                    "reason": f"{type(exc).__name__}: {exc}",
+                }
+                runtime.status = "InService"
+                runtime.event("deployment_failed", {"reason": str(exc)})
+
+        runtime.task = asyncio.get_running_loop().create_task(deploy())
+        self.mark(runtime)
+        return runtime.describe()
+
+    async def patch(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Change weights and/or instance counts in place (no new fleet)."""
+        runtime = self.serving(name)
+        if payload.get("weights"):
+            runtime.set_weights({str(k): float(v) for k, v in payload["weights"].items()})
+        for variant_name, count in (payload.get("instances") or {}).items():
+            variant = runtime.variants.get(variant_name)
+            if variant is None:
+                raise InputDataError(
+                    f"endpoint {name} has no variant {variant_name!r}",
+                    hint=f"variants: {', '.join(runtime.variants)}",
+                )
+            if not 1 <= int(count) <= 64:
+                raise InputDataError(f"instance count {count} is outside 1..64", hint="1..64")
+            await variant.scale_to(int(count), reason="requested")
+        self.mark(runtime)
+        return runtime.describe()
+
+    async def delete(self, name: str) -> None:
+        """Stop an endpoint's workers and delete its record."""
+        runtime = self.runtime(name)
+        runtime.status = "Deleting"
+        if runtime.task is not None and not runtime.task.done():
+            runtime.task.cancel()
+        await runtime.stop()
+        self.endpoints.pop(name, None)
+        self._dirty.discard(name)
+        with contextlib.suppress(NotFoundError):
+            await asyncio.to_thread(self.session.metadata.delete_endpoint, name)
+
+    async def inject_fault(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Make a variant's workers fail a share of requests for a while (drills, demos)."""
+        runtime = self.runtime(name)
+        variant_name = str(payload.get("variant", ""))
+        variant = (
+            runtime.variants.get(variant_name)
+            or runtime.green.get(variant_name)
+            or runtime.shadows.get(variant_name)
+        )
+        if variant is None:
+            raise InputDataError(
+                f"endpoint {name} has no variant {variant_name!r}",
+                hint="name a production, green or shadow variant",
+            )
+        body = b'{"error_rate": %f, "seconds": %f}' % (
+            float(payload.get("error_rate", 1.0)),
+            float(payload.get("seconds", 10.0)),
+        )
+        for instance in variant.instances:
+            if instance.pool is not None:
+                await instance.pool.request(b"POST", b"/_fault", body, [], 5.0)
+        runtime.event("fault_injected", {"variant": variant_name, **payload})
+        return {"variant": variant_name, "instances": len(variant.instances)}
+
+    # background
+    async def restore(self) -> None:
+        """Serve again the endpoints recorded for this host and port (after a restart)."""
+        records = await asyncio.to_thread(self.session.metadata.list_endpoints)
+        for record in records:
+            cfg = record.config or {}
+            if (cfg.get("host"), cfg.get("port")) != (self.host, self.port):
+                continue
+            if record.name in self.endpoints or "spec" not in cfg:
+                continue
+            if record.status == "Deleting" or (
+                record.status == "Failed" and cfg.get("failure_reason")
+            ):
+                continue
+            try:
+                config = parse_config(EndpointConfig, cfg["spec"])
+            except InputDataError:
+                continue
+            runtime = self._new_runtime(record.name, config, cfg)
+            self.endpoints[record.name] = runtime
+            self._created[record.name] = record.created_at or datetime.now(UTC)
+            runtime.task = asyncio.get_running_loop().create_task(self._start(runtime))
+
+    async def run_ticks(self) -> None:
+        """Autoscaling, record writes and the idle exit, until shutdown."""
+        while not self.shutdown.is_set():
+            await asyncio.sleep(_TICK_S)
+            self._autoscale()
+            for name in list(self._dirty):
+                runtime = self.endpoints.get(name)
+                self._dirty.discard(name)
+                if runtime is not None:
+                    await self.persist(runtime)
+            if self.endpoints:
+                self._ever_served = True
+            elif self.exit_when_idle and self._ever_served:
+                self.shutdown.set()
+
+    async def stop_all(self) -> None:
+        """Stop every endpoint's workers (records stay, so a restart restores them)."""
+        for runtime in list(self.endpoints.values()):
+            await runtime.stop()
+            runtime.status = "OutOfService"
+            await self.persist(runtime)
+
+    def mark(self, runtime: EndpointRuntime) -> None:
+        """Schedule a write of the endpoint's record."""
+        self._dirty.add(runtime.name)
+
+    async def persist(self, runtime: EndpointRuntime) -> None:
+        """Write the endpoint's record now."""
+        first = runtime.config.variants[0]
+        model = first.model or ("multi-model" if first.multi_model else "pipeline")
+        record = EndpointRecord(
+            name=runtime.name,
+            model_name=model,
+            status=runtime.status,
+            url=self.url,
+            handle=self.handle,
+            config={
+                "host": self.host,
+                "port": self.port,
+                "spec": runtime.config.to_json(),
+                "failure_reason": runtime.failure_reason,
+                **runtime.state(),
+            },
+            created_at=self._created.get(runtime.name),
+        )
+        await asyncio.to_thread(self.session.metadata.put_endpoint, record)
+
+    def _new_runtime(
+        self, name: str, config: EndpointConfig, state: dict[str, Any] | None = None
+    ) -> EndpointRuntime:
+        workdir = self.session.settings.home / "endpoints" / name
+        return EndpointRuntime(
+            name, config, workdir, self._model_dir, self.session.storage, self.mark, state
+        )
+
+    async def _start(self, runtime: EndpointRuntime) -> None:
+        try:
+            await runtime.start()
+        except Exception as exc:  # noqa: BLE001 - any start failure is recorded on the endpoint
+            runtime.status = "Failed"
+            runtime.failure_reason = str(exc)
+            runtime.event("endpoint_failed", {"reason": str(exc)})
+            await runtime.stop()
+            await self.persist(runtime)
+            self.endpoints.pop(runtime.name, None)
+            return
+        await self.persist(runtime)
+
+    async def _check_models(self, config: EndpointConfig) -> None:
+        for name in config.model_names():
+            await asyncio.to_thread(self.session.metadata.get_model, name)
+
+    async def _model_dir(self, model_name: str) -> Path:
+        async with self._model_lock:
+            record = await asyncio.to_thread(self.session.metadata.get_model, model_name)
+            digest = hashlib.sha256(record.artifact_uri.encode()).hexdigest()[:12]
+            target = self.session.settings.home / "serving" / "models" / f"{model_name}-{digest}"
+            if not (target / "model" / "manifest.json").is_file():
+                await asyncio.to_thread(self._unpack, record.artifact_uri, target)
+            return target / "model"
+
+    def _unpack(self, artifact_uri: str, target: Path) -> None:
+        import shutil
+
+        from sagebox.models.package import unpack_model
+
+        shutil.rmtree(target, ignore_errors=True)
+        archive = self.session.storage.download(
+            self.session.key_for(artifact_uri), target / "model.tar.gz"
+        )
+        unpack_model(archive, target / "model")
+
+    def _autoscale(self) -> None:
+        now = time.monotonic()
+        for runtime in self.endpoints.values():
+            if runtime.status != "InService":
+                continue
+            for variant in runtime.variants.values():
+                key = (runtime.name, variant.name)
+                if variant.tracker is None or key in self._scaling or not variant.instances:
+                    continue
+                policy = variant.tracker.policy
+                window = variant.metrics.window(policy.window_s)
+                cpu = variant.cpu_percent() if policy.target_cpu_percent else None
+                decision = variant.tracker.evaluate(
+                    len(variant.instances), window["per_minute"], cpu, now
+                )
+                if decision is None or decision.desired == decision.current:
+                    continue
+                variant.tracker.applied(decision, now)
+                self._scaling.add(key)
+
+                async def scale(
+                    v: Any = variant, k: tuple[str, str] = key, d: Any = decision
+                ) -> None:
+                    try:
+                        await v.scale_to(d.desired, reason=d.reason)
+                    finally:
+                        self._scaling.discard(k)
+
+                asyncio.get_running_loop().create_task(scale())

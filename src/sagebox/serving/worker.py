@@ -1,0 +1,273 @@
+"""A model worker process: ``python -m sagebox.serving.worker --spec SPEC.json``.
+
+It speaks SageMaker's container contract on HTTP: ``GET /ping`` (ready once the model is
+loaded) and ``POST /invocations``, plus ``GET /stats``, ``GET /execution-parameters`` (what
+batch transform asks) and ``POST /_fault`` (fault injection for drills). It runs on the lean
+server of :mod:`sagebox.serving._server` and answers a plain model request inline, without a
+task or a thread hop, because on a 2-core machine every layer on the request path shows up.
+
+A bad request is a 4xx with ``{"error", "hint"}``; an exception in model code is a 500 with
+its message. Neither ends the process. The spec (JSON) names the model directories or
+built-in steps, the multi-model settings and the batching settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from sagebox.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    PayloadTooLargeError,
+    SageboxError,
+    ServiceUnavailableError,
+    UnsupportedContentTypeError,
+)
+from sagebox.serving._server import Request, Response
+
+__all__ = ["WorkerApp", "error_status", "main"]
+
+_JSON = b"application/json"
+
+
+def error_status(exc: SageboxError) -> int:
+    """The HTTP status of a user error."""
+    if isinstance(exc, PayloadTooLargeError):
+        return 413
+    if isinstance(exc, UnsupportedContentTypeError):
+        return 415
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, AlreadyExistsError):
+        return 409
+    if isinstance(exc, ServiceUnavailableError):
+        return 503
+    return 400
+
+
+def error_body(message: str, hint: str | None = None) -> bytes:
+    """The JSON body of an error answer."""
+    return json.dumps({"error": message, "hint": hint}).encode("utf-8")
+
+
+class WorkerApp:
+    """The request handler of one worker.
+
+    Example:
+        >>> app = WorkerApp({"steps": [{"model_dir": "model"}]})
+        >>> app.handle(Request("GET", "/ping", "", {}, b""))
+        (200, [(b'content-type', b'application/json')], b'{"status":"Healthy"}')
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.max_payload = int(spec.get("max_payload_bytes", 6 * 1024 * 1024))
+        self.invocations = 0
+        self.errors = 0
+        self.fault_rate = 0.0
+        self.fault_until = 0.0
+        self.cache = None
+        self.batcher = None
+        self.model: Any = None
+        if spec.get("multi_model"):
+            from sagebox.serving.multimodel import ModelCache
+            from sagebox.session import Session
+
+            mm = spec["multi_model"]
+            self.cache = ModelCache(
+                Session(),
+                mm["model_prefix"],
+                Path(mm["cache_dir"]),
+                int(float(mm.get("memory_budget_mb", 512)) * 2**20),
+                mm.get("max_models"),
+            )
+        else:
+            from sagebox.serving.pipeline import HookModel, load_served_model
+
+            self.model = load_served_model(spec)
+            batching = spec.get("batching")
+            if batching and isinstance(self.model, HookModel):
+                from sagebox.serving.batching import Batcher
+
+                self.batcher = Batcher(
+                    self.model,
+                    batching["max_batch_size"],
+                    batching["max_delay_ms"],
+                    batching.get("chunk_size"),
+                )
+
+    def handle(self, request: Request) -> Response | Awaitable[Response]:
+        """Answer one request (a coroutine only where the model path needs to wait)."""
+        path, method = request.path, request.method
+        if path == "/invocations" and method == "POST":
+            if self.cache is not None or self.batcher is not None:
+                return self._invoke_async(request)
+            return self._invoke(request)
+        if path == "/ping":
+            return _json(200, b'{"status":"Healthy"}')
+        if path == "/stats":
+            return _json(200, json.dumps(self.stats()).encode())
+        if path == "/execution-parameters":
+            params = {
+                "MaxConcurrentTransforms": 1,
+                "BatchStrategy": "MULTI_RECORD",
+                "MaxPayloadInMB": max(1, self.max_payload // 2**20),
+            }
+            return _json(200, json.dumps(params).encode())
+        if path == "/_fault" and method == "POST":
+            fault = json.loads(request.body or b"{}")
+            self.fault_rate = float(fault.get("error_rate", 1.0))
+            self.fault_until = time.monotonic() + float(fault.get("seconds", 10.0))
+            return _json(200, b'{"status":"ok"}')
+        return _json(404, error_body(f"no route {method} {path}"))
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of this worker."""
+        out: dict[str, Any] = {
+            "pid": os.getpid(),
+            "invocations": self.invocations,
+            "errors": self.errors,
+        }
+        if self.cache is not None:
+            out["models"] = self.cache.stats()
+        if self.batcher is not None:
+            out["batching"] = self.batcher.stats()
+        step_ms = getattr(self.model, "step_ms", None)
+        if step_ms is not None:
+            out["pipeline_step_ms"] = [round(x, 3) for x in step_ms]
+        return out
+
+    def _invoke(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            content_type, accept = self._begin(request)
+            payload, kind = self.model.invoke(request.body, content_type, accept)
+        except Exception as exc:  # noqa: BLE001 - mapped to 4xx/500 in _failed
+            return self._failed(exc)
+        return self._answer(payload, kind, started)
+
+    async def _invoke_async(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            content_type, accept = self._begin(request)
+            if self.cache is not None:
+                target = request.headers.get(b"x-sagebox-target-model", b"")
+                if not target:
+                    raise SageboxError(
+                        "a multi-model endpoint needs a target model",
+                        hint="set the X-Sagebox-Target-Model header (--target-model)",
+                    )
+                model = await self.cache.get(target.decode("utf-8", "replace"))
+                payload, kind = model.invoke(request.body, content_type, accept)
+            else:
+                assert self.batcher is not None
+                data = self.model.decode(request.body, content_type)
+                payload, kind = self.model.encode(await self.batcher.predict(data), accept)
+        except Exception as exc:  # noqa: BLE001 - mapped to 4xx/500 in _failed
+            return self._failed(exc)
+        return self._answer(payload, kind, started)
+
+    def _begin(self, request: Request) -> tuple[str, str]:
+        self.invocations += 1
+        if len(request.body) > self.max_payload:
+            raise PayloadTooLargeError(
+                f"the request body is over {self.max_payload} bytes",
+                hint="split it into smaller requests",
+            )
+        faulty = self.fault_until and time.monotonic() < self.fault_until
+        if faulty and random.random() < self.fault_rate:
+            raise RuntimeError("injected fault")
+        headers = request.headers
+        return (
+            headers.get(b"content-type", _JSON).decode("latin-1"),
+            headers.get(b"accept", _JSON).decode("latin-1"),
+        )
+
+    def _answer(self, payload: bytes, kind: str, started: float) -> Response:
+        model_ms = (time.perf_counter() - started) * 1000
+        return (
+            200,
+            [
+                (b"content-type", kind.encode("latin-1")),
+                (b"x-model-latency-ms", b"%.3f" % model_ms),
+            ],
+            payload,
+        )
+
+    def _failed(self, exc: Exception) -> Response:
+        self.errors += 1
+        if isinstance(exc, SageboxError):
+            return _json(error_status(exc), error_body(exc.message, exc.hint))
+        traceback.print_exc()
+        return _json(500, error_body(f"model error: {type(exc).__name__}: {exc}"))
+
+
+def _json(status: int, body: bytes) -> Response:
+    return status, [(b"content-type", _JSON)], body
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent (the supervisor) dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+async def serve(app: WorkerApp, sock: socket.socket) -> None:
+    """Serve ``app`` on an already bound socket until SIGTERM or SIGINT."""
+    import asyncio
+
+    from sagebox.serving._server import start_server
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = await start_server(app.handle, sock=sock, max_body=app.max_payload + 2**20)
+    await stop.wait()
+    server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the model, then serve it on the inherited socket ``--fd`` or on ``--port``."""
+    from sagebox.serving._server import run
+
+    parser = argparse.ArgumentParser(description="sagebox model worker")
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--fd", type=int)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    die_with_parent()
+    spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    app = WorkerApp(spec)
+    if args.fd is not None:
+        sock = socket.socket(fileno=args.fd)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+        sock.listen(4096)
+        print(f"worker listening on {args.host}:{sock.getsockname()[1]}", flush=True)
+    run(lambda: serve(app, sock))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

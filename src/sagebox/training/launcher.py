@@ -1,0 +1,151 @@
+"""Run a training job's worker processes (one per host), stream their logs and supervise them.
+
+Workers stay in the job runner's process group, so stopping the job stops them too. Their
+output is copied line by line to the runner's stdout (the job log), prefixed with the host
+name when there are several, and fed to the metric capture (the first host only, as the
+others repeat the same figures in data-parallel training). When one worker fails, the others
+are stopped: peers of a torch.distributed group would otherwise wait for it forever.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sagebox.training.metrics import MetricCapture
+
+__all__ = ["GroupResult", "WorkerSpec", "run_workers"]
+
+_POLL_SECONDS = 0.1
+_TAIL_LINES = 12
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One worker: its host name, command line, extra environment and working directory."""
+
+    host: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+@dataclass
+class GroupResult:
+    """How the workers ended: all well, or the first failure with its last log lines."""
+
+    ok: bool
+    host: str = ""
+    returncode: int = 0
+    tail: list[str] = field(default_factory=list)
+
+    @property
+    def killed(self) -> bool:
+        """Whether the failed worker was ended by a signal (SIGKILL, SIGTERM, ...)."""
+        return self.returncode < 0
+
+    def describe(self) -> str:
+        """``killed by SIGKILL`` or ``exited with status 1``."""
+        if self.killed:
+            return f"killed by {signal.Signals(-self.returncode).name}"
+        return f"exited with status {self.returncode}"
+
+
+def run_workers(specs: list[WorkerSpec], capture: MetricCapture | None = None) -> GroupResult:
+    """Start every worker, wait for all; on the first failure stop the rest and report it."""
+    write_lock = threading.Lock()
+    tails: dict[str, collections.deque[str]] = {
+        s.host: collections.deque(maxlen=_TAIL_LINES) for s in specs
+    }
+    procs: list[tuple[WorkerSpec, subprocess.Popen[bytes]]] = []
+    readers = []
+    prefix = len(specs) > 1
+    try:
+        for spec in specs:
+            proc = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                env={**os.environ, **spec.env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            procs.append((spec, proc))
+            reader = threading.Thread(
+                target=_pump,
+                args=(proc, spec.host, prefix, tails[spec.host], write_lock),
+                kwargs={"capture": capture if spec is specs[0] else None},
+                daemon=True,
+            )
+            reader.start()
+            readers.append(reader)
+        failure = _wait_all(procs)
+        for reader in readers:
+            reader.join(timeout=10)
+        if failure is None:
+            return GroupResult(ok=True)
+        spec, code = failure
+        return GroupResult(ok=False, host=spec.host, returncode=code, tail=list(tails[spec.host]))
+    finally:
+        _stop_all(procs)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    host: str,
+    prefix: bool,
+    tail: collections.deque[str],
+    lock: threading.Lock,
+    capture: MetricCapture | None = None,
+) -> None:
+    assert proc.stdout is not None
+    for raw in iter(proc.stdout.readline, b""):
+        line = raw.decode("utf-8", errors="replace").rstrip("\n")
+        with lock:
+            sys.stdout.write(f"[{host}] {line}\n" if prefix else f"{line}\n")
+            sys.stdout.flush()
+        if line.strip():
+            tail.append(line)
+        if capture is not None:
+            try:
+                capture.feed(line)
+            except Exception as exc:  # noqa: BLE001 - a metric store hiccup must not kill logs
+                with lock:
+                    print(f"could not record a metric: {exc}", flush=True)
+
+
+def _wait_all(
+    procs: list[tuple[WorkerSpec, subprocess.Popen[bytes]]],
+) -> tuple[WorkerSpec, int] | None:
+    """Wait until all exit 0 (None) or one fails (that one and its exit code)."""
+    while True:
+        running = False
+        for spec, proc in procs:
+            code = proc.poll()
+            if code is None:
+                running = True
+            elif code != 0:
+                return spec, code
+        if not running:
+            return None
+        time.sleep(_POLL_SECONDS)
+
+
+def _stop_all(procs: list[tuple[WorkerSpec, subprocess.Popen[bytes]]], grace: float = 10) -> None:
+    alive = [p for _, p in procs if p.poll() is None]
+    for proc in alive:
+        proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in alive:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,120 @@
+"""``sagebox endpoints``, ``transform`` and ``models export`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sagebox.session import Session
+from tests.conftest import free_port
+from tests.fixtures.tiny_reviews import LABELS, TEXTS
+from tests.serving.conftest import register_tiny_models
+
+
+def test_endpoint_commands(cli, sagebox_env: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    register_tiny_models(session, tmp_path / "models")
+    port = str(free_port())
+    created = cli(
+        "endpoints",
+        "create",
+        "ab",
+        "--variant",
+        "v1=tiny-v1:1",
+        "--variant",
+        "v2=tiny-v2:1",
+        "--data-capture",
+        "100",
+        "--port",
+        port,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"127.0.0.1:{port}/endpoints/ab/invocations" in created.stdout
+    try:
+        answer = cli("endpoints", "invoke", "ab", "--body", '["love it"]', "--variant", "v2", "-v")
+        assert answer.returncode == 0, answer.stderr
+        assert "variant=v2" in answer.stderr and json.loads(answer.stdout)["predictions"]
+        bad = cli("endpoints", "invoke", "ab", "--body", "[1]")
+        assert bad.returncode == 1 and "must be a string" in bad.stderr
+        assert "Traceback" not in bad.stderr
+        shifted = cli("endpoints", "update", "ab", "--weights", "v1=1,v2=0")
+        assert shifted.returncode == 0 and "'v1': 1.0" in shifted.stdout
+        prom = cli("endpoints", "metrics", "ab", "--prometheus")
+        assert 'sagebox_invocations_total{endpoint="ab",variant="v2"' in prom.stdout
+        table = cli("endpoints", "metrics", "ab", "--json")
+        assert json.loads(table.stdout)["variants"]["v2"]["invocations"] >= 1
+        update = cli(
+            "endpoints",
+            "update",
+            "ab",
+            "--variant",
+            "v3=tiny-v2",
+            "--strategy",
+            "canary",
+            "--canary-size",
+            "0.5",
+            "--wait",
+            "0",
+            "--alarm-error-rate",
+            "0.5",
+            "--json",
+        )
+        assert update.returncode == 0, update.stderr
+        assert json.loads(update.stdout.strip().splitlines()[-1])["status"] == "Succeeded"
+        events = cli("endpoints", "describe", "ab", "--events", "--json")
+        kinds = [e["kind"] for e in json.loads(events.stdout)]
+        assert "deployment_started" in kinds and "deployment_succeeded" in kinds
+        record = json.loads(cli("endpoints", "describe", "ab", "--json").stdout)
+        assert record["config"]["spec"]["variants"][0]["name"] == "v3"
+        missing = cli("endpoints", "create", "x", "--model", "nope", "--port", port)
+        assert missing.returncode == 1 and "nope" in missing.stderr
+        wrong = cli("endpoints", "create", "y", "--variant", "v1", "--port", port)
+        assert wrong.returncode == 1 and "NAME=MODEL" in wrong.stderr
+    finally:
+        deleted = cli("endpoints", "delete", "ab")
+    assert deleted.returncode == 0
+    assert json.loads(cli("endpoints", "list", "--json").stdout) == []
+
+
+def test_transform_and_export_commands(cli, sagebox_env: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    register_tiny_models(session, tmp_path / "models")
+    session.storage.write_bytes("raw/t.jsonl", b'"love it"\n"awful, ripped"\n')
+    result = cli(
+        "transform",
+        "--model",
+        "tiny-v1",
+        "--input",
+        "raw/t.jsonl",
+        "--output",
+        "scored",
+        "--concurrency",
+        "1",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    job = json.loads(result.stdout.strip().splitlines()[-1])
+    assert job["status"] == "Completed" and job["metrics"]["records"] == 2
+    lines = session.storage.read_bytes("scored/t.jsonl.out").decode().splitlines()
+    assert [json.loads(x)["label"] for x in lines] == [1, -1]
+    pytest.importorskip("skl2onnx", reason="edge export needs pip install 'sagebox[edge]'")
+    check = tmp_path / "check.csv"
+    check.write_text(
+        "review_body,sentiment\n"
+        + "".join(f'"{t}",{y}\n' for t, y in zip(TEXTS, LABELS, strict=True))
+    )
+    export = cli(
+        "models",
+        "export",
+        "tiny-v1",
+        "--out",
+        str(tmp_path / "edge"),
+        "--check",
+        str(check),
+        "--json",
+    )
+    assert export.returncode == 0, export.stderr
+    report = json.loads(export.stdout.strip().splitlines()[-1])
+    assert report["parity"]["runtimes"]["onnx"]["accuracy"] == 1.0

@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.fixtures.browser import chrome_driver  # noqa: F401
