@@ -211,6 +211,7 @@ def run_demo(
     on_step(next(steps))
     endpoints = EndpointClient(session)
     endpoint_name = f"reviews-{run_id}"
+    requested_port = port
     port = port or _free_port()
     endpoint = endpoints.create(endpoint_name, model.name, port=port)
     result.endpoint_url = endpoint.url or ""
@@ -252,7 +253,7 @@ def run_demo(
             prepare.outputs,
             f"{DEMO_PREFIX}raw/run_id={run_id}/reviews.csv",
             run_id,
-            port,
+            _port_once_free(requested_port) if requested_port else _free_port(),
             on_step,
         )
     result.seconds = time.perf_counter() - started
@@ -295,3 +296,21 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _port_once_free(port: int, timeout: float = 15.0) -> int:
+    """Wait (with a deadline) until the just-stopped endpoint has released ``port``."""
+    import time
+
+    from sagebox.errors import PortInUseError
+    from sagebox.serving.endpoints import ensure_port_free
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ensure_port_free("127.0.0.1", port)
+            return port
+        except PortInUseError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
