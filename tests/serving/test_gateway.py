@@ -98,7 +98,12 @@ def test_data_capture_lands_in_the_lake(served: tuple[EndpointClient, str]) -> N
                     found.append(record)
         return found
 
-    records = poll(captured)
+    # shadow and production captures are flushed independently: wait for the production one
+    records = poll(
+        lambda: (lambda found: found if any(r["role"] == "production" for r in found) else None)(
+            captured()
+        )
+    )
     roles = {r["role"] for r in records}
     assert "production" in roles
     production = next(r for r in records if r["role"] == "production")
