@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import traceback
@@ -143,10 +144,10 @@ class _Protocol(asyncio.Protocol):
                 self._write(result, keep)
                 continue
             self.busy = True
-            task = asyncio.get_running_loop().create_task(result)  # type: ignore[arg-type]
-            task.add_done_callback(lambda t, k=keep: self._finished(t, k))
+            task: asyncio.Task[Response] = asyncio.ensure_future(result)
+            task.add_done_callback(functools.partial(self._finished, keep=keep))
 
-    def _finished(self, task: asyncio.Task[Response], keep: bool) -> None:
+    def _finished(self, task: asyncio.Task[Response], *, keep: bool) -> None:
         self.busy = False
         if task.cancelled():
             return

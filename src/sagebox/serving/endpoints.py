@@ -372,6 +372,7 @@ class EndpointClient:
                     hint=f"see {log_path}",
                 )
             time.sleep(0.05)
+        self.session.compute.stop(handle, grace_seconds=5)
         raise JobError(
             f"no server answered at {server.url} within {_STARTUP_TIMEOUT_S:.0f} s",
             hint=f"see {log_path}",

@@ -31,6 +31,7 @@ from sagebox.session import Session
 __all__ = ["Supervisor"]
 
 _TICK_S = 0.25
+_IDLE_START_S = 300.0
 
 
 class Supervisor:
@@ -57,6 +58,7 @@ class Supervisor:
         self._model_lock = asyncio.Lock()
         self._scaling: set[tuple[str, str]] = set()
         self._ever_served = False
+        self._started = time.monotonic()
 
     # queries used by the gateway
     def ping(self) -> dict[str, Any]:
@@ -282,8 +284,10 @@ class Supervisor:
                     await self.persist(runtime)
             if self.endpoints:
                 self._ever_served = True
-            elif self.exit_when_idle and self._ever_served:
-                self.shutdown.set()
+            elif self.exit_when_idle and (
+                self._ever_served or time.monotonic() - self._started > _IDLE_START_S
+            ):
+                self.shutdown.set()  # auto-started and done (or never given an endpoint)
 
     async def stop_all(self) -> None:
         """Stop every endpoint's workers (records stay, so a restart restores them)."""
