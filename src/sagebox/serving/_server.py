@@ -23,12 +23,15 @@ from typing import Any
 
 import httptools
 
-__all__ = ["Request", "Response", "start_server"]
+__all__ = ["Request", "Response", "drain", "start_server"]
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 Handler = Callable[["Request"], "Response | Awaitable[Response]"]
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+
+# Handler tasks still answering, so a shutting-down server can let them finish.
+_IN_FLIGHT: set[asyncio.Task[Response]] = set()
 
 
 class Request:
@@ -145,6 +148,8 @@ class _Protocol(asyncio.Protocol):
                 continue
             self.busy = True
             task: asyncio.Task[Response] = asyncio.ensure_future(result)
+            _IN_FLIGHT.add(task)
+            task.add_done_callback(_IN_FLIGHT.discard)
             task.add_done_callback(functools.partial(self._finished, keep=keep))
 
     def _finished(self, task: asyncio.Task[Response], *, keep: bool) -> None:
@@ -198,6 +203,14 @@ async def start_server(
     return await loop.create_server(
         lambda: _Protocol(handler, max_body), host, port, backlog=backlog, reuse_address=True
     )
+
+
+async def drain(timeout: float = 10.0) -> None:
+    """Wait (up to ``timeout`` s) until requests being answered now have their answers sent."""
+    pending = set(_IN_FLIGHT)
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+        await asyncio.sleep(0)  # let the done callbacks write the answers
 
 
 def run(main: Callable[[], Awaitable[Any]]) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
-from sagebox.errors import AlreadyExistsError, JobError, NotFoundError
+from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, ServiceUnavailableError
 from sagebox.serving._client import ServerConnection, ensure_port_free
 from sagebox.serving.config import (
     DeploymentConfig,
@@ -196,8 +196,18 @@ class EndpointClient:
         record = self.session.metadata.get_endpoint(name)
         if self._alive(record):
             server = self._connect(record)
-            with contextlib.suppress(NotFoundError):
+            try:
                 server.call("DELETE", f"/_admin/endpoints/{name}")
+            except NotFoundError:
+                pass
+            except ServiceUnavailableError:
+                # A server that exits once idle may close before answering; only a live one
+                # that does not answer is an error.
+                deadline = time.monotonic() + 10
+                while self._alive(record) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if self._alive(record):
+                    raise
             self._wait_idle_exit(server, record)
         with contextlib.suppress(NotFoundError):
             self.session.metadata.delete_endpoint(name)

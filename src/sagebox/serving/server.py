@@ -25,7 +25,7 @@ async def run_server(host: str, port: int, exit_when_idle: bool = False) -> None
     import errno
 
     from sagebox.errors import PortInUseError
-    from sagebox.serving._server import start_server
+    from sagebox.serving._server import drain, start_server
     from sagebox.serving.gateway import Gateway
     from sagebox.serving.supervisor import Supervisor
     from sagebox.session import Session
@@ -48,6 +48,7 @@ async def run_server(host: str, port: int, exit_when_idle: bool = False) -> None
     await supervisor.shutdown.wait()
     ticks.cancel()
     server.close()
+    await drain()
     await supervisor.stop_all()
 
 

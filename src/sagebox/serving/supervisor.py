@@ -220,10 +220,11 @@ class Supervisor:
         if runtime.task is not None and not runtime.task.done():
             runtime.task.cancel()
         await runtime.stop()
-        self.endpoints.pop(name, None)
         self._dirty.discard(name)
         with contextlib.suppress(NotFoundError):
             await asyncio.to_thread(self.session.metadata.delete_endpoint, name)
+        # Dropped last: an idle-exiting server must not shut down before this call answers.
+        self.endpoints.pop(name, None)
 
     async def inject_fault(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Make a variant's workers fail a share of requests for a while (drills, demos)."""
