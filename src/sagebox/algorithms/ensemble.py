@@ -58,7 +58,7 @@ class EnsembleClassifier(TextClassifier):
     def __init__(
         self,
         *,
-        members: str = "linear-text,text-transformer",
+        members: str = "linear-text,blazingtext,text-transformer",
         weights: str = "auto",
         member_params: dict[str, dict[str, Any]] | None = None,
         tune_bias: bool = True,

@@ -36,7 +36,8 @@ class XGBoostClassifier(TextClassifier):
         lambda: L2 regularisation (a Python keyword: pass it in a dict, ``**{"lambda": 2}``).
         early_stopping_rounds: with validation data, stop after this many rounds without
             improvement (0: never).
-        tree_method: ``hist`` or ``approx``.
+        tree_method: ``hist``, ``approx`` or ``exact``.
+        max_bin: histogram bins per feature (``hist``).
         svd_components: dense text components.
         max_features: vocabulary cap of each TF-IDF vectorizer.
         class_weight_balanced: weight examples inversely to class frequency.
@@ -63,6 +64,7 @@ class XGBoostClassifier(TextClassifier):
         "lambda": float,
         "early_stopping_rounds": int,
         "tree_method": str,
+        "max_bin": int,
         "svd_components": int,
         "max_features": int,
         "class_weight_balanced": bool,
@@ -81,6 +83,7 @@ class XGBoostClassifier(TextClassifier):
         "lambda": Range(0),
         "early_stopping_rounds": Range(0),
         "tree_method": OneOf(("hist", "approx", "exact")),
+        "max_bin": Range(2, 1024),
         "svd_components": Range(1),
         "max_features": Range(1),
         "nthread": Range(0),
@@ -96,6 +99,7 @@ class XGBoostClassifier(TextClassifier):
     alpha: float
     early_stopping_rounds: int
     tree_method: str
+    max_bin: int
     svd_components: int
     max_features: int
     class_weight_balanced: bool
@@ -223,6 +227,7 @@ class XGBoostClassifier(TextClassifier):
             "alpha": self.alpha,
             "lambda": getattr(self, "lambda"),
             "tree_method": self.tree_method,
+            "max_bin": self.max_bin,
             "seed": self.seed,
         }
         if self.nthread:
@@ -266,8 +271,8 @@ class XGBoostClassifier(TextClassifier):
 
 _DEFAULTS: dict[str, Any] = {
     "num_round": 600,
-    "eta": 0.08,
-    "max_depth": 5,
+    "eta": 0.2,
+    "max_depth": 4,
     "min_child_weight": 1.0,
     "subsample": 0.8,
     "colsample_bytree": 0.5,
@@ -276,6 +281,7 @@ _DEFAULTS: dict[str, Any] = {
     "lambda": 1.0,
     "early_stopping_rounds": 30,
     "tree_method": "hist",
+    "max_bin": 64,
     "svd_components": 200,
     "max_features": 50_000,
     "class_weight_balanced": True,

@@ -7,18 +7,26 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
 from sagebox.errors import InputDataError, JobError, NotFoundError
 from sagebox.jobs.kinds import job_kinds
-from sagebox.jobs.runner import local_log_path
 from sagebox.session import Session
 
 __all__ = ["JobClient", "new_job_name"]
 
 _POLL_SECONDS = 0.1
+
+
+def _log_path(session: Session, name: str) -> Path:
+    # Imported here: importing the runner with the package makes `python -m
+    # sagebox.jobs.runner` warn that the module was already imported.
+    from sagebox.jobs.runner import local_log_path
+
+    return local_log_path(session, name)
 
 
 def new_job_name(kind: str) -> str:
@@ -105,7 +113,7 @@ class JobClient:
         env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}
         spec = TaskSpec(
             argv=[sys.executable, "-m", "sagebox.jobs.runner", name],
-            log_path=local_log_path(self.session, name),
+            log_path=_log_path(self.session, name),
             env=env,
         )
         return self.session.compute.submit(spec)
@@ -147,7 +155,7 @@ class JobClient:
         )
         if claimed is None:
             return metadata.get_job(job.name)
-        log = local_log_path(self.session, job.name)
+        log = _log_path(self.session, job.name)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(
@@ -220,7 +228,7 @@ class JobClient:
     def logs(self, name: str) -> str:
         """The job's combined output so far (local file while running, else from the lake)."""
         job = self.session.metadata.get_job(name)
-        path = local_log_path(self.session, name)
+        path = _log_path(self.session, name)
         if path.is_file():
             return path.read_text(encoding="utf-8", errors="replace")
         if job.log_uri:
@@ -230,7 +238,7 @@ class JobClient:
 
     def follow(self, name: str) -> Iterator[str]:
         """Yield log text as it is written until the job ends."""
-        path = local_log_path(self.session, name)
+        path = _log_path(self.session, name)
         offset = 0
         while True:
             job = self.describe(name)
