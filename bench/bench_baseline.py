@@ -65,11 +65,15 @@ def _peers(home: Path, jobs: dict[str, str]) -> dict[str, dict[str, float]]:
     majority = int(train["sentiment"].mode()[0])
     maj = classification_report(test["sentiment"], [majority] * len(test))
     return {
-        "peer_sklearn_word_tfidf": {"accuracy": round(report["accuracy"], 4),
-                                    "macro_f1": round(report["macro_f1"], 4),
-                                    "fit_and_score_s": round(fit_s, 2)},
-        "peer_majority": {"accuracy": round(maj["accuracy"], 4),
-                          "macro_f1": round(maj["macro_f1"], 4)},
+        "peer_sklearn_word_tfidf": {
+            "accuracy": round(report["accuracy"], 4),
+            "macro_f1": round(report["macro_f1"], 4),
+            "fit_and_score_s": round(fit_s, 2),
+        },
+        "peer_majority": {
+            "accuracy": round(maj["accuracy"], 4),
+            "macro_f1": round(maj["macro_f1"], 4),
+        },
         "splits": {"train": len(train), "test": len(test)},
     }
 
@@ -86,8 +90,17 @@ def main() -> int:
         env = {**os.environ, "SAGEBOX_HOME": str(home)}
         started = time.perf_counter()
         proc = subprocess.run(
-            [str(Path(sys.executable).with_name("sagebox")), "demo", "--data", str(args.data),
-             "--json"], env=env, capture_output=True, text=True, cwd=tmp,
+            [
+                str(Path(sys.executable).with_name("sagebox")),
+                "demo",
+                "--data",
+                str(args.data),
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp,
         )
         wall = time.perf_counter() - started
         if proc.returncode != 0:
@@ -99,8 +112,12 @@ def main() -> int:
             "benchmark": "walking_skeleton_baseline",
             "data": str(args.data),
             "raw_rows": summary["raw_rows"],
-            "demo": {"wall_s": round(wall, 1), "accuracy": round(ev["accuracy"], 4),
-                     "macro_f1": round(ev["macro_f1"], 4), "test_support": ev["support"]},
+            "demo": {
+                "wall_s": round(wall, 1),
+                "accuracy": round(ev["accuracy"], 4),
+                "macro_f1": round(ev["macro_f1"], 4),
+                "test_support": ev["support"],
+            },
             **_peers(home, summary["jobs"]),
             "startup": _startup(),
         }

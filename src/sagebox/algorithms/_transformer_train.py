@@ -20,11 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sagebox.algorithms._checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+
+if TYPE_CHECKING:
+    from sagebox.debugger.hook import Hook
 
 __all__ = ["Distributed", "TrainConfig", "encode", "predict_logits", "train_loop"]
 
@@ -181,8 +184,13 @@ def train_loop(
     log_metric: Callable[[str, float, int | None], None] | None = None,
     checkpoint_dir: Path | None = None,
     on_checkpoint: Callable[[Path], None] | None = None,
+    hook: Hook | None = None,
 ) -> dict[str, float]:
     """Fine-tune ``model`` in place; return summary figures (throughput, final losses).
+
+    With a debugger ``hook``, the model and optimizer are registered with it, and it gets the
+    training loss (mean since its last save step) and sampled batches every ``save_interval``
+    steps, and the validation loss, accuracy and macro-F1 as ``eval`` scalars.
 
     Raises:
         InputDataError: if ``checkpoint_dir`` holds a checkpoint of a different model.
@@ -248,6 +256,12 @@ def train_loop(
                 flush=True,
             )
 
+    if hook is not None:
+        hook.register_module(model)
+        hook.register_optimizer(optimizer)
+        hook.set_step(global_step)
+    hook_loss, hook_n = 0.0, 0
+
     net: Any = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -303,8 +317,15 @@ def train_loop(
             optimizer.zero_grad(set_to_none=True)
             global_step += 1
             samples += len(batch)
-            running += float(loss.detach()) / dist.world_size
+            loss_value = float(loss.detach()) / dist.world_size
+            running += loss_value
             running_n += 1
+            if hook is not None:
+                hook_loss, hook_n = hook_loss + loss_value, hook_n + 1
+                if hook.is_save_step:
+                    hook.record_scalar("loss", hook_loss / hook_n, mode="train")
+                    hook_loss, hook_n = 0.0, 0
+                hook.record_batch(targets, logits)
             if cfg.log_interval > 0 and global_step % cfg.log_interval == 0:
                 log("train:loss", running / running_n, global_step)
                 running, running_n = 0.0, 0
@@ -320,7 +341,7 @@ def train_loop(
         log("epoch", float(epoch), global_step)
         if validation is not None:
             summary.update(
-                _validate(model, validation, pad_id, cfg, dist, log, global_step, n_classes)
+                _validate(model, validation, pad_id, cfg, dist, log, global_step, n_classes, hook)
             )
         checkpoint(epoch, 0)
     if samples and train_seconds > 0:
@@ -338,6 +359,7 @@ def _validate(
     log: Callable[..., None],
     step: int,
     n_classes: int,
+    hook: Hook | None = None,
 ) -> dict[str, float]:
     """Validation loss, accuracy and macro-F1 over this process's shard, summed over all."""
     import torch
@@ -373,5 +395,9 @@ def _validate(
     }
     for name, value in out.items():
         log(name, value, step)
+    if hook is not None:
+        for name, value in out.items():
+            hook.record_scalar(name.split(":", 1)[1], value, mode="eval")
+        hook.record_batch(truth, pred, mode="eval")
     model.train()
     return out

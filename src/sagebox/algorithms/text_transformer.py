@@ -273,6 +273,7 @@ class TextTransformerClassifier(TextClassifier):
             encode,
             train_loop,
         )
+        from sagebox.debugger.hook import Hook
 
         self.validate_params()
         y = check_fit_inputs(texts, labels, allowed=_LABELS)
@@ -296,7 +297,10 @@ class TextTransformerClassifier(TextClassifier):
                 for k in TrainConfig.__dataclass_fields__  # type: ignore[attr-defined]
             }
         )
-        with Distributed() as dist:
+        with Distributed() as dist, contextlib.ExitStack() as stack:
+            hook = Hook.create_from_env()  # the debugger, inside a training job that asks for it
+            if hook is not None:
+                stack.callback(hook.close)
             if dist.rank == 0:
                 print(
                     f"text-transformer: {len(train_enc)} reviews, {dist.world_size} process(es) "
@@ -315,6 +319,7 @@ class TextTransformerClassifier(TextClassifier):
                 log_metric=context.log_metric,
                 checkpoint_dir=context.checkpoint_dir,
                 on_checkpoint=context.on_checkpoint,
+                hook=hook,
             )
         self.model_, self.tokenizer_ = model, tokenizer
         self.classes_ = np.asarray(_LABELS)

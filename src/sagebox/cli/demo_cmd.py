@@ -177,6 +177,11 @@ def evaluate(
 
     with progress(enabled=True) as prog:
         task = prog.add_task("evaluating", total=4)
+
+        def on_step(step: str) -> None:
+            prog.update(task, description=step)
+            prog.advance(task)
+
         report = train_and_evaluate(
             train,
             test,
@@ -184,7 +189,7 @@ def evaluate(
             hyperparameters=parse_hyperparameters(hyperparameter, None),
             validation_fraction=validation_fraction,
             seed=seed,
-            on_step=lambda step: (prog.update(task, description=step), prog.advance(task)),
+            on_step=on_step,
         )
     if json_output:
         print_json(report)

@@ -1,4 +1,4 @@
-"""``sagebox jobs``: list, describe, follow logs of, stop and wait on jobs."""
+"""``sagebox jobs``: list, describe, follow logs of, watch, stop and wait on jobs."""
 
 from __future__ import annotations
 
@@ -123,3 +123,34 @@ def metrics(
         for p in points
     ]
     print_table(rows, ["metric", "step", "value", "time"], title=f"metrics of {name}")
+
+
+@app.command("watch")
+def watch(
+    name: str = typer.Argument(..., help="Job name."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between refreshes."),
+    once: bool = typer.Option(False, "--once", help="Print one snapshot and exit."),
+) -> None:
+    """Live view of a job: status, latest metrics and rule statuses, until the job ends.
+
+    Example: ``sagebox jobs watch training-20261127-174401-3fa2``
+    """
+    import time
+
+    from rich.live import Live
+
+    from sagebox.cli._watch import JobWatch
+
+    view = JobWatch(name)
+    job, renderable = view.snapshot()
+    if once or job.status.is_terminal:
+        console.print(renderable)
+        return
+    try:
+        with Live(renderable, console=console, auto_refresh=False) as live:
+            while not job.status.is_terminal:
+                time.sleep(interval)
+                job, renderable = view.snapshot()
+                live.update(renderable, refresh=True)
+    except KeyboardInterrupt:
+        console.print(f"stopped watching; {name} keeps running", highlight=False)

@@ -13,6 +13,7 @@ from sagebox.cli import (
     config_cmd,
     crawl_cmd,
     datasets,
+    debug_cmd,
     demo_cmd,
     endpoints_cmd,
     explore_cmd,
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(debug_cmd.app, name="debug")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(endpoints_cmd.app, name="endpoints")
 app.add_typer(clarify_cmd.app, name="clarify")

@@ -43,6 +43,34 @@ def train(
     ),
     checkpoint_uri: str | None = typer.Option(None, "--checkpoint-uri", help="Lake prefix."),
     output_path: str | None = typer.Option(None, "--output-path", help="Lake prefix for models."),
+    rule: list[str] = typer.Option(
+        [],
+        "--rule",
+        "-r",
+        help="Debugger/profiler rule to run while training: NAME or NAME:KEY=VALUE,KEY=VALUE "
+        "(repeatable), e.g. --rule overfit:patience=2,ratio_threshold=0.2 --rule "
+        "CPUBottleneck. Statuses: sagebox debug rules JOB.",
+    ),
+    rule_action: list[str] = typer.Option(
+        [],
+        "--rule-action",
+        help="What every --rule does when it fires: stop (end the job as Stopped) or notify "
+        "(log line, and a POST to --webhook-url). Repeatable.",
+    ),
+    webhook_url: str | None = typer.Option(
+        None, "--webhook-url", help="http(s) URL the notify action POSTs findings to (JSON)."
+    ),
+    disable_profiler: bool = typer.Option(
+        False, "--disable-profiler", help="No system metrics or framework timings."
+    ),
+    debug_interval: int | None = typer.Option(
+        None, "--debug-interval", help="Debugger hook: save scalars every N steps (default 10)."
+    ),
+    tensor_interval: int | None = typer.Option(
+        None,
+        "--tensor-interval",
+        help="Debugger hook: save weight/gradient summaries every N steps (default 50).",
+    ),
     job_name: str | None = typer.Option(None, "--job-name", help="Name of the job."),
     resume: str | None = typer.Option(
         None, "--resume", help="Continue JOB from its checkpoints in a new job (other options off)."
@@ -56,6 +84,11 @@ def train(
     Channels are lake keys or URIs (a file or a prefix). The log is streamed live (to stderr
     with --json); captured metrics and the model URI are summarised at the end. The exit
     status is non-zero unless the job completed.
+
+    Debugger rules: --rule NAME[:KEY=VALUE,...] (SageMaker rule and parameter names) with
+    --rule-action stop and/or notify for all of them, e.g. --rule overfit:patience=2
+    --rule-action stop. The profiler samples the machine every 500 ms unless
+    --disable-profiler.
     """
     from sagebox.jobs import JobClient
     from sagebox.session import Session
@@ -87,6 +120,9 @@ def train(
             checkpoint_uri=checkpoint_uri,
             output_path=output_path,
             session=session,
+            **_debugger_options(
+                rule, rule_action, webhook_url, disable_profiler, debug_interval, tensor_interval
+            ),
         )
         job = estimator.fit(channels, wait=False, job_name=job_name)
     jobs = JobClient(session)
@@ -108,6 +144,82 @@ def train(
         _summary(job)
     if job.status.value != "Completed":
         raise typer.Exit(1)
+
+
+def _debugger_options(
+    rules: list[str],
+    actions: list[str],
+    webhook_url: str | None,
+    disable_profiler: bool,
+    debug_interval: int | None,
+    tensor_interval: int | None,
+) -> dict[str, Any]:
+    """The Estimator's debugger arguments from the command-line options."""
+    from sagebox.errors import InputDataError
+
+    hook: dict[str, Any] = {}
+    for name, value in (("save_interval", debug_interval), ("tensor_interval", tensor_interval)):
+        if value is not None:
+            hook[name] = value
+    known = {"stop": "stop_training", "stop_training": "stop_training", "notify": "notify"}
+    kinds = []
+    for action in actions:
+        if action.lower() not in known:
+            raise InputDataError(
+                f"--rule-action {action!r} is not stop or notify",
+                hint="e.g. --rule overfit --rule-action stop",
+            )
+        kinds.append(known[action.lower()])
+    if webhook_url and "notify" not in kinds:
+        kinds.append("notify")
+    if kinds and not rules:
+        raise InputDataError(
+            "--rule-action and --webhook-url need at least one --rule",
+            hint="e.g. --rule overfit --rule-action stop",
+        )
+    acts: list[dict[str, Any]] = [{"type": kind} for kind in dict.fromkeys(kinds)]
+    for act in acts:
+        if act["type"] == "notify" and webhook_url:
+            act["webhook_url"] = webhook_url
+    configured = []
+    for item in rules:
+        name, parameters = _parse_rule(item)
+        configured.append({"name": name, "parameters": parameters, "actions": acts})
+    return {
+        "rules": configured,
+        "debugger_hook_config": hook or None,
+        "disable_profiler": disable_profiler,
+    }
+
+
+_RULE_SYNTAX = "give --rule NAME or NAME:KEY=VALUE,KEY=VALUE, e.g. --rule overfit:patience=2"
+
+
+def _parse_rule(item: str) -> tuple[str, dict[str, Any]]:
+    """``overfit:patience=2,ratio_threshold=0.1`` → name and parameters (JSON values if valid).
+
+    A comma only separates parameters when a ``KEY=`` follows, so values (regexes) may hold
+    commas.
+    """
+    import json
+    import re
+
+    from sagebox.errors import InputDataError
+
+    name, _, rest = item.partition(":")
+    name = name.strip()
+    if not name:
+        raise InputDataError(f"--rule {item!r} has no rule name", hint=_RULE_SYNTAX)
+    parameters: dict[str, Any] = {}
+    for pair in re.split(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)", rest) if rest.strip() else []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputDataError(f"--rule {item!r}: {pair!r} is not KEY=VALUE", hint=_RULE_SYNTAX)
+        try:
+            parameters[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            parameters[key.strip()] = raw
+    return name, parameters
 
 
 def _summary(job: Any) -> None:

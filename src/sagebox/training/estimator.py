@@ -52,6 +52,16 @@ class Estimator:
             (``checkpoint_s3_uri`` is accepted as an alias).
         output_path: lake prefix for ``<job>/output/model.tar.gz``.
         distribution: ``{"torch_distributed": {"enabled": True}}`` (or ``pytorchddp``).
+        debugger_hook_config: the debugger hook's settings, a
+            :class:`~sagebox.debugger.hook.HookConfig` or its dict (``save_interval``,
+            ``tensor_interval``, ``collections``); ``False`` turns the hook off. The hook is on
+            for text-transformer and whenever a debugger rule runs.
+        rules: rules evaluated while the job trains: :class:`~sagebox.debugger.RuleConfig`
+            objects (``RuleConfig("overfit", {"patience": 2}, actions=[StopTraining()])``),
+            their dicts, or rule names. Statuses: ``sagebox debug rules JOB``.
+        profiler_config: a :class:`~sagebox.debugger.ProfilerConfig` or its dict
+            (``system_monitor_interval_millis``, default 500; ``framework_profile``).
+        disable_profiler: turn off system monitoring and framework timings.
         base_job_name: job name prefix (default: the algorithm or ``training``).
         session: the sagebox session (default: from the environment).
 
@@ -77,6 +87,10 @@ class Estimator:
         checkpoint_s3_uri: str | None = None,
         output_path: str | None = None,
         distribution: dict[str, Any] | None = None,
+        debugger_hook_config: Any = None,
+        rules: list[Any] | None = None,
+        profiler_config: Any = None,
+        disable_profiler: bool = False,
         base_job_name: str | None = None,
         session: Session | None = None,
     ) -> None:
@@ -97,6 +111,7 @@ class Estimator:
             checkpoint_uri=checkpoint_uri or checkpoint_s3_uri,
             output_path=output_path,
             distribution=distribution,
+            **_debugger_parameters(debugger_hook_config, rules, profiler_config, disable_profiler),
         )
         if entry_point is not None and source_dir is not None:
             self.spec.entry_point = str(entry_point)
@@ -257,6 +272,27 @@ class Estimator:
                     tar.add(item, arcname=item.name)
             self.session.storage.upload(archive, key)
         return key
+
+
+def _debugger_parameters(
+    hook_config: Any, rules: list[Any] | None, profiler_config: Any, disable_profiler: bool
+) -> dict[str, Any]:
+    """The Estimator's debugger arguments as TrainingSpec fields (plain JSON values)."""
+    import dataclasses
+
+    from sagebox.debugger.config import ProfilerConfig, parse_rule_configs
+
+    if dataclasses.is_dataclass(hook_config) and not isinstance(hook_config, type):
+        hook_config = dataclasses.asdict(hook_config)
+        hook_config["collections"] = list(hook_config.get("collections", ()))
+    profiler = ProfilerConfig.from_dict(profiler_config).to_dict()
+    if disable_profiler:
+        profiler["disable_profiler"] = True
+    return {
+        "debugger_hook_config": hook_config,
+        "rules": [rule.to_dict() for rule in parse_rule_configs(rules)],
+        "profiler_config": None if profiler == ProfilerConfig().to_dict() else profiler,
+    }
 
 
 def resume_training_job(session: Session, job_name: str, wait: bool = False) -> JobRecord:

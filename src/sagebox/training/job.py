@@ -7,6 +7,10 @@ directory in sync with ``checkpoint_uri``, restarts killed workers while restart
 (``max_retries``), and finally packages the first host's model directory as ``model.tar.gz``
 into the lake. A model is recorded as the job's output only after every worker succeeded and
 the archive is completely uploaded, so a failed job never registers a half-written model.
+
+While the workers run, the debugger and profiler (:mod:`sagebox.training._debugging`) collect
+data into ``<workdir>/debug`` (synced to ``jobs/<job>/debug-output/``) and evaluate the job's
+rules; a rule's stop action ends the workers and the job as Stopped, naming the rule.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ def run_training_job(ctx: JobContext) -> None:
     """Train as ``ctx.parameters`` describe (a :class:`TrainingSpec`); package the model."""
     from sagebox.backends.metadata.base import JobStatus
     from sagebox.jobs.runner import JobInterrupted
+    from sagebox.training._debugging import JobDebugging
     from sagebox.training.checkpoint_sync import CheckpointSync
     from sagebox.training.launcher import run_workers
     from sagebox.training.metrics import MetricCapture, parse_metric_definitions
 
     spec = TrainingSpec.from_parameters(ctx.parameters)
     spec.validate()
+    debugging = JobDebugging(ctx, spec.debug_plan())
     channels = {name: ctx.input_dir(name) for name in sorted(ctx.job.inputs)}
     if spec.algorithm is not None:
         _check_builtin_channels(spec, channels)
@@ -68,27 +74,33 @@ def run_training_job(ctx: JobContext) -> None:
         builtin_lines=spec.algorithm is not None,
     )
     retries = int(ctx.parameters.get("max_retries", 0))
-    while True:
-        hosts = _prepare_hosts(ctx, spec, channels, argv, code_dir, checkpoint_dir)
-        if sync is not None:
-            with sync.running():
-                result = run_workers(hosts, capture)
-        else:
-            result = run_workers(hosts, capture)
-        if result.ok:
-            break
-        job = metadata.get_job(ctx.job.name)
-        if job.status is JobStatus.STOPPING:
-            raise JobInterrupted(JobStatus.STOPPED, "Stopped by request")
-        if result.killed and job.restarts < retries:
-            ctx.job = metadata.update_job(ctx.job.name, restarts=job.restarts + 1)
-            ctx.log(
-                f"{what} on {result.host} was {result.describe()}; restarting from the last "
-                f"checkpoint (restart {ctx.job.restarts} of {retries})"
-            )
-            continue
-        message, hint = _failure_reason(what, result)
-        raise JobError(message, hint=hint or f"see sagebox jobs logs {ctx.job.name}")
+    with debugging.running():
+        while True:
+            hosts = _prepare_hosts(ctx, spec, channels, argv, code_dir, checkpoint_dir)
+            for host in hosts:
+                host.env.update(debugging.worker_env())
+            stop = debugging.stop_event
+            if sync is not None:
+                with sync.running():  # its final sync keeps the last checkpoint, also on a stop
+                    result = run_workers(hosts, capture, stop=stop)
+            else:
+                result = run_workers(hosts, capture, stop=stop)
+            if result.ok:
+                break
+            if result.stopped:
+                raise JobInterrupted(JobStatus.STOPPED, debugging.stop_reason or "Stopped")
+            job = metadata.get_job(ctx.job.name)
+            if job.status is JobStatus.STOPPING:
+                raise JobInterrupted(JobStatus.STOPPED, "Stopped by request")
+            if result.killed and job.restarts < retries:
+                ctx.job = metadata.update_job(ctx.job.name, restarts=job.restarts + 1)
+                ctx.log(
+                    f"{what} on {result.host} was {result.describe()}; restarting from the "
+                    f"last checkpoint (restart {ctx.job.restarts} of {retries})"
+                )
+                continue
+            message, hint = _failure_reason(what, result)
+            raise JobError(message, hint=hint or f"see sagebox jobs logs {ctx.job.name}")
     _package(ctx, spec, ctx.workdir / "hosts" / "algo-1")
 
 

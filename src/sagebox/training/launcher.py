@@ -4,7 +4,8 @@ Workers stay in the job runner's process group, so stopping the job stops them t
 output is copied line by line to the runner's stdout (the job log), prefixed with the host
 name when there are several, and fed to the metric capture (the first host only, as the
 others repeat the same figures in data-parallel training). When one worker fails, the others
-are stopped: peers of a torch.distributed group would otherwise wait for it forever.
+are stopped: peers of a torch.distributed group would otherwise wait for it forever. A
+``stop`` event (set by a debugger rule's stop action) ends them all the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = ["GroupResult", "WorkerSpec", "run_workers"]
 
 _POLL_SECONDS = 0.1
 _TAIL_LINES = 12
+_STOPPED = object()  # _wait_all's answer when the stop event was set
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,16 @@ class WorkerSpec:
 
 @dataclass
 class GroupResult:
-    """How the workers ended: all well, or the first failure with its last log lines."""
+    """How the workers ended: all well, the first failure with its last log lines, or stopped.
+
+    ``stopped`` is true when the workers were ended because the ``stop`` event was set.
+    """
 
     ok: bool
     host: str = ""
     returncode: int = 0
     tail: list[str] = field(default_factory=list)
+    stopped: bool = False
 
     @property
     def killed(self) -> bool:
@@ -52,14 +58,24 @@ class GroupResult:
         return self.returncode < 0
 
     def describe(self) -> str:
-        """``killed by SIGKILL`` or ``exited with status 1``."""
+        """``killed by SIGKILL``, ``exited with status 1`` or ``stopped on request``."""
+        if self.stopped:
+            return "stopped on request"
         if self.killed:
             return f"killed by {signal.Signals(-self.returncode).name}"
         return f"exited with status {self.returncode}"
 
 
-def run_workers(specs: list[WorkerSpec], capture: MetricCapture | None = None) -> GroupResult:
-    """Start every worker, wait for all; on the first failure stop the rest and report it."""
+def run_workers(
+    specs: list[WorkerSpec],
+    capture: MetricCapture | None = None,
+    stop: threading.Event | None = None,
+) -> GroupResult:
+    """Start every worker, wait for all; on the first failure stop the rest and report it.
+
+    When ``stop`` is set while they run, every worker is terminated (SIGTERM, then SIGKILL
+    after a grace period) and the result has ``stopped`` true.
+    """
     write_lock = threading.Lock()
     tails: dict[str, collections.deque[str]] = {
         s.host: collections.deque(maxlen=_TAIL_LINES) for s in specs
@@ -86,11 +102,16 @@ def run_workers(specs: list[WorkerSpec], capture: MetricCapture | None = None) -
             )
             reader.start()
             readers.append(reader)
-        failure = _wait_all(procs)
+        failure = _wait_all(procs, stop)
+        if failure is _STOPPED:
+            _stop_all(procs)
         for reader in readers:
             reader.join(timeout=10)
+        if failure is _STOPPED:
+            return GroupResult(ok=False, stopped=True, tail=list(tails[specs[0].host]))
         if failure is None:
             return GroupResult(ok=True)
+        assert isinstance(failure, tuple)
         spec, code = failure
         return GroupResult(ok=False, host=spec.host, returncode=code, tail=list(tails[spec.host]))
     finally:
@@ -123,9 +144,12 @@ def _pump(
 
 def _wait_all(
     procs: list[tuple[WorkerSpec, subprocess.Popen[bytes]]],
-) -> tuple[WorkerSpec, int] | None:
-    """Wait until all exit 0 (None) or one fails (that one and its exit code)."""
+    stop: threading.Event | None = None,
+) -> tuple[WorkerSpec, int] | object | None:
+    """Wait until all exit 0 (None), one fails (it and its exit code) or ``stop`` is set."""
     while True:
+        if stop is not None and stop.is_set():
+            return _STOPPED
         running = False
         for spec, proc in procs:
             code = proc.poll()

@@ -14,9 +14,12 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagebox.errors import InputDataError
+
+if TYPE_CHECKING:
+    from sagebox.debugger.config import DebugPlan
 
 __all__ = ["TrainingSpec"]
 
@@ -44,6 +47,13 @@ class TrainingSpec:
         output_path: lake prefix for ``<job>/output/model.tar.gz`` (default: the job's own).
         distribution: ``{"torch_distributed": {"enabled": True}}`` (or ``pytorchddp``); the
             torch.distributed variables are set whenever ``instance_count`` > 1.
+        debugger_hook_config: the debugger hook's settings (``save_interval``,
+            ``tensor_interval``, ``collections``, ``framework_profile``); ``False`` turns the
+            hook off. The hook is on for text-transformer and whenever a debugger rule runs.
+        rules: debugger and profiler rules, each ``{"name", "parameters", "actions"}`` (see
+            :class:`sagebox.debugger.RuleConfig`).
+        profiler_config: ``{"system_monitor_interval_millis": 500, "framework_profile": True,
+            "disable_profiler": False}`` (the profiler is on by default).
     """
 
     algorithm: str | None = None
@@ -57,6 +67,9 @@ class TrainingSpec:
     checkpoint_uri: str | None = None
     output_path: str | None = None
     distribution: dict[str, Any] | None = None
+    debugger_hook_config: dict[str, Any] | bool | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    profiler_config: dict[str, Any] | None = None
 
     @classmethod
     def from_parameters(cls, parameters: dict[str, Any]) -> TrainingSpec:
@@ -110,6 +123,7 @@ class TrainingSpec:
                 )
         parse_metric_definitions(self.metric_definitions)
         self._validate_distribution()
+        self.debug_plan()
         if self.algorithm is not None:
             from sagebox.algorithms import get_algorithm
 
@@ -131,6 +145,19 @@ class TrainingSpec:
                 f"unsupported distribution {self.distribution!r}",
                 hint="use {'torch_distributed': {'enabled': True}} (or pytorchddp)",
             )
+
+    def debug_plan(self) -> DebugPlan:
+        """What the job collects and evaluates for the debugger and profiler.
+
+        Raises:
+            InputDataError: on an unknown rule (naming the rules), a bad rule parameter or
+                action, a non-http(s) webhook URL, or a bad hook or profiler config.
+        """
+        from sagebox.debugger.config import plan_debugging
+
+        return plan_debugging(
+            self.algorithm, self.debugger_hook_config, self.rules, self.profiler_config
+        )
 
     def cpus_per_instance(self) -> int:
         """Threads each worker may use under ``instance_type``.

@@ -18,6 +18,7 @@ from sagebox.backends.metadata.base import (
     MetadataStore,
     MetricPoint,
     ModelRecord,
+    RuleEvaluationRecord,
 )
 from sagebox.errors import ConfigError
 
@@ -30,6 +31,7 @@ __all__ = [
     "MetadataStore",
     "MetricPoint",
     "ModelRecord",
+    "RuleEvaluationRecord",
     "open_metadata_store",
 ]
 

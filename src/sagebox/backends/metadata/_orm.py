@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,7 +52,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of the metadata tables."""
 
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[dict[str, Any]]: JSON,
+        datetime: UtcDateTime,
+    }
 
 
 #: Modules of capabilities that keep tables in the metadata database (on :class:`Base`, in the
@@ -134,4 +148,23 @@ class EndpointRow(Base):
     handle: Mapped[str | None] = mapped_column(String(255))
     config: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class RuleEvaluationRow(Base):
+    """The status of one rule on one training job (``rule_evaluations``)."""
+
+    __tablename__ = "rule_evaluations"
+    __table_args__ = (UniqueConstraint("job_name", "rule_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_name: Mapped[str] = mapped_column(String(255), index=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    step: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]
+    actions: Mapped[list[dict[str, Any]]]
+    parameters: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]

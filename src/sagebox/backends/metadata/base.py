@@ -20,6 +20,7 @@ __all__ = [
     "MetadataStore",
     "MetricPoint",
     "ModelRecord",
+    "RuleEvaluationRecord",
 ]
 
 
@@ -113,6 +114,28 @@ class EndpointRecord:
     updated_at: datetime | None = None
 
 
+@dataclass
+class RuleEvaluationRecord:
+    """The status of one debugger or profiler rule watching one training job.
+
+    ``status`` is SageMaker's rule status (``InProgress``, ``NoIssuesFound``, ``IssuesFound``,
+    ``Error``); ``step``, ``message`` and ``evidence`` say where and why the rule fired (or,
+    for ``Error``, what went wrong); ``actions`` are the rule's configured actions, each with a
+    ``result`` once it was taken; ``parameters`` the rule's effective parameters.
+    """
+
+    job_name: str
+    rule_name: str
+    kind: str = "debugger"
+    status: str = "InProgress"
+    step: int | None = None
+    message: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: datetime | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 class MetadataStore(abc.ABC):
     """Persistent records of jobs, artifacts, models and endpoints.
 
@@ -168,6 +191,19 @@ class MetadataStore(abc.ABC):
     @abc.abstractmethod
     def list_metric_points(self, job_name: str, name: str | None = None) -> list[MetricPoint]:
         """The job's metric points in the order they were added, optionally of one name."""
+
+    # rule evaluations (training debugger and profiler)
+    @abc.abstractmethod
+    def put_rule_evaluation(self, record: RuleEvaluationRecord) -> RuleEvaluationRecord:
+        """Create or replace the status of rule ``record.rule_name`` on ``record.job_name``.
+
+        ``updated_at`` is set to now. Non-finite numbers in ``evidence`` are stored as the
+        strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (JSON has no such numbers).
+        """
+
+    @abc.abstractmethod
+    def list_rule_evaluations(self, job_name: str) -> list[RuleEvaluationRecord]:
+        """The job's rule statuses in the order the rules were first recorded (none: [])."""
 
     # artifacts
     @abc.abstractmethod

@@ -25,6 +25,7 @@ from sagebox.backends.metadata._orm import (
     JobMetricRow,
     JobRow,
     ModelRow,
+    RuleEvaluationRow,
 )
 from sagebox.backends.metadata.base import (
     ArtifactRecord,
@@ -34,6 +35,7 @@ from sagebox.backends.metadata.base import (
     MetadataStore,
     MetricPoint,
     ModelRecord,
+    RuleEvaluationRecord,
 )
 from sagebox.errors import AlreadyExistsError, NotFoundError
 
@@ -201,6 +203,44 @@ class SqlMetadataStore(MetadataStore):
         with self._session() as session:
             return [_job_record(row) for row in session.scalars(stmt)]
 
+    # rule evaluations
+    def put_rule_evaluation(self, record: RuleEvaluationRecord) -> RuleEvaluationRecord:
+        try:
+            return self._put_rule_evaluation(record)
+        except IntegrityError:
+            # Another process inserted it between our SELECT and INSERT: now it is an update.
+            return self._put_rule_evaluation(record)
+
+    def _put_rule_evaluation(self, record: RuleEvaluationRecord) -> RuleEvaluationRecord:
+        stmt = select(RuleEvaluationRow).where(
+            RuleEvaluationRow.job_name == record.job_name,
+            RuleEvaluationRow.rule_name == record.rule_name,
+        )
+        with self._session(write=True) as session:
+            row = session.scalars(stmt.with_for_update()).one_or_none()
+            if row is None:
+                row = RuleEvaluationRow(job_name=record.job_name, rule_name=record.rule_name)
+                session.add(row)
+            row.kind = record.kind
+            row.status = str(record.status)
+            row.step = None if record.step is None else int(record.step)
+            row.message = record.message
+            row.evidence = _json_safe(dict(record.evidence))
+            row.actions = _json_safe([dict(a) for a in record.actions])
+            row.parameters = _json_safe(dict(record.parameters))
+            row.updated_at = _now()
+            session.flush()
+            return _rule_evaluation_record(row)
+
+    def list_rule_evaluations(self, job_name: str) -> list[RuleEvaluationRecord]:
+        stmt = (
+            select(RuleEvaluationRow)
+            .where(RuleEvaluationRow.job_name == job_name)
+            .order_by(RuleEvaluationRow.id)
+        )
+        with self._session() as session:
+            return [_rule_evaluation_record(row) for row in session.scalars(stmt)]
+
     # artifacts
     def add_artifact(self, artifact: ArtifactRecord) -> ArtifactRecord:
         row = ArtifactRow(
@@ -366,6 +406,34 @@ def _is_unavailable(exc: DBAPIError) -> bool:
     return isinstance(exc.orig, psycopg.OperationalError)
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with every number a finite int or float (NaN/inf → strings), for JSON columns.
+
+    Rules compute their evidence with numpy and torch, whose scalars are not JSON numbers, and
+    PostgreSQL's ``json`` rejects NaN, which exploding tensors are all about.
+    """
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if callable(getattr(value, "tolist", None)):  # numpy / torch scalars and arrays
+        try:
+            return _json_safe(value.tolist())
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float(value)
+    return str(value)
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """``value`` in UTC; naive values are local time, as everywhere in Python."""
     return None if value is None else value.astimezone(UTC)
@@ -431,4 +499,19 @@ def _endpoint_record(row: EndpointRow) -> EndpointRecord:
         config=dict(row.config),
         created_at=_utc(row.created_at),
         updated_at=_utc(row.updated_at),
+    )
+
+
+def _rule_evaluation_record(row: RuleEvaluationRow) -> RuleEvaluationRecord:
+    return RuleEvaluationRecord(
+        job_name=row.job_name,
+        rule_name=row.rule_name,
+        kind=row.kind,
+        status=row.status,
+        step=row.step,
+        message=row.message,
+        evidence=dict(row.evidence),
+        actions=[dict(a) for a in row.actions],
+        updated_at=_utc(row.updated_at),
+        parameters=dict(row.parameters),
     )

@@ -1,0 +1,29 @@
+"""Training debugger: hooks that save scalars and tensor summaries, rules that watch them.
+
+Rules run on a training job while it trains, with actions when they fire::
+
+    from sagebox.debugger import RuleConfig, StopTraining
+    from sagebox.training import Estimator
+
+    Estimator(entry_point="train.py", rules=[RuleConfig("overfit", actions=[StopTraining()])])
+
+The curated public API is filled in as the parts land; see docs/debugger.md.
+"""
+
+from sagebox.debugger.config import Notify, ProfilerConfig, RuleConfig, StopTraining
+from sagebox.debugger.hook import Hook, HookConfig
+from sagebox.debugger.rule import Finding, Rule, RuleStatus, get_rule, rule_names
+
+__all__ = [
+    "Finding",
+    "Hook",
+    "HookConfig",
+    "Notify",
+    "ProfilerConfig",
+    "Rule",
+    "RuleConfig",
+    "RuleStatus",
+    "StopTraining",
+    "get_rule",
+    "rule_names",
+]

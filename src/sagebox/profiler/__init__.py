@@ -1,0 +1,1 @@
+"""Training profiler: system metrics, framework phase timings, profiler rules and report."""
