@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -63,16 +64,33 @@ def _quiet_transformers() -> None:
 
 
 def auto_threads() -> int:
-    """This process's torch thread count: its CPU share, less the CPUs others keep busy.
+    """This process's torch thread count: its CPU share, less the CPUs others keep busy now.
 
     On a shared machine, more threads than idle cores makes every parallel region wait for
-    a descheduled thread, which is slower than fewer threads; so the one-minute load average
-    (other work) is subtracted from the CPUs this process may use (``SM_NUM_CPUS``).
+    a descheduled thread, which is slower than fewer threads; so the cores that *other*
+    processes keep busy (measured over a short window) are subtracted from the CPUs this
+    process may use (``SM_NUM_CPUS``). The one-minute load average is not used: it counts
+    this very process's model loading and tokenising, which made a quiet 2-core machine
+    train on one thread (the profiler report's per-core heat map showed one core idle).
     """
     cpus = int(os.environ.get("SM_NUM_CPUS", "0")) or len(os.sched_getaffinity(0))
     total = os.cpu_count() or cpus
-    busy_elsewhere = max(0.0, os.getloadavg()[0] - (total - cpus))
-    return max(1, min(cpus, round(total - busy_elsewhere)))
+    return max(1, min(cpus, round(total - _cores_busy_elsewhere(total))))
+
+
+def _cores_busy_elsewhere(total: int, window_s: float = 0.3) -> float:
+    """Cores kept busy by other processes during a short window (0 if it cannot be told)."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    me = psutil.Process()
+    me.cpu_percent(None)
+    psutil.cpu_percent(None)
+    time.sleep(window_s)
+    busy = psutil.cpu_percent(None) / 100.0 * total
+    mine = me.cpu_percent(None) / 100.0
+    return max(0.0, busy - mine)
 
 
 def _set_threads(num_threads: int) -> int:
