@@ -132,7 +132,7 @@ def test_the_stop_action_stops_an_overfitting_job_and_keeps_its_checkpoint(
     assert overfit.parameters["patience"] == 2 and overfit.parameters["ratio_threshold"] == 0.3
     assert [(a["type"], a["result"]) for a in overfit.actions] == [
         ("stop_training", "stop requested"),
-        ("notify", "webhook HTTP 200"),
+        ("notify", "webhook HTTP 204"),
     ]
     assert records["ExplodingTensor"].status == "NoIssuesFound"
     assert f"rule Overfit: IssuesFound at step {overfit.step}: " in log
