@@ -41,7 +41,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "xgboost": {"svd_components": 200},
     "text-transformer": {
         "max_seq_length": 128,
-        "epochs": 1,
+        "epochs": 2,
         "learning_rate": 1e-4,
         "warmup_ratio": 0.06,
         "train_batch_size": 16,
