@@ -262,9 +262,9 @@ class LossNotDecreasing(Rule):
         if decrease >= self.diff_percent:
             return None
         return Finding(
-            f"{name} ({mode}) went from {reference:.4g} at step {ref_step} to {current:.4g} at "
-            f"step {step}: a decrease of {decrease:.2f}%, under diff_percent="
-            f"{self.diff_percent}%",
+            f"{name} ({mode}), averaged over {self.num_steps} steps, went from "
+            f"{reference:.4g} at step {ref_step} to {current:.4g} at step {step}: a decrease of "
+            f"{decrease:.2f}%, under diff_percent={self.diff_percent}%",
             step=step,
             evidence={
                 "tensor": name,
