@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sagebox.backends.metadata.base import JobStatus
+from sagebox.backends.metadata.base import JobStatus, RuleEvaluationRecord
 from sagebox.errors import ConfigError, InputDataError, JobError, NotFoundError
 from sagebox.jobs import JobClient
 from sagebox.session import Session
@@ -76,12 +76,18 @@ def test_killed_runner_is_noticed_as_failed(jobs: JobClient, sagebox_env: Path) 
     code = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"
     job = jobs.submit("command", parameters={"argv": _python(code)})
     _wait_for(marker.exists)
+    metadata = jobs.session.metadata
+    for rule, status in (("Overfit", "InProgress"), ("ExplodingTensor", "IssuesFound")):
+        metadata.put_rule_evaluation(RuleEvaluationRecord(job.name, rule, status=status))
     pid = int(jobs.describe(job.name).handle.split(":")[1])  # type: ignore[union-attr]
     os.killpg(pid, signal.SIGKILL)
     _wait_for(lambda: jobs.describe(job.name).status.is_terminal)
     job = jobs.describe(job.name)
     assert job.status is JobStatus.FAILED
     assert "without reporting" in (job.failure_reason or "")
+    rules = {r.rule_name: r for r in metadata.list_rule_evaluations(job.name)}
+    assert rules["Overfit"].status == "Error" and "died" in (rules["Overfit"].message or "")
+    assert rules["ExplodingTensor"].status == "IssuesFound"  # a finding stays as it was
 
 
 def test_wait_timeout_is_a_job_error(jobs: JobClient) -> None:

@@ -142,7 +142,24 @@ class JobClient:
                     failure_reason="the job process exited without reporting (killed?)",
                     ended_at=datetime.now(UTC),
                 )
+                self._end_watching_rules(name)
         return job
+
+    def _end_watching_rules(self, name: str) -> None:
+        """Mark the rules still InProgress on a job whose process died as Error."""
+        from dataclasses import replace
+
+        metadata = self.session.metadata
+        for record in metadata.list_rule_evaluations(name):
+            if record.status == "InProgress":
+                metadata.put_rule_evaluation(
+                    replace(
+                        record,
+                        status="Error",
+                        message="the job process died before the rule could finish",
+                        updated_at=datetime.now(UTC),
+                    )
+                )
 
     def _restart(self, job: JobRecord, retries: int) -> JobRecord:
         """Start a new process for ``job`` unless another observer already did."""
