@@ -7,7 +7,8 @@ Rules run on a training job while it trains, with actions when they fire::
 
     Estimator(entry_point="train.py", rules=[RuleConfig("overfit", actions=[StopTraining()])])
 
-The curated public API is filled in as the parts land; see docs/debugger.md.
+See docs/debugger.md; the profiler (system monitor, profiler rules, report) is
+:mod:`sagebox.profiler`.
 """
 
 from sagebox.debugger.config import Notify, ProfilerConfig, RuleConfig, StopTraining
