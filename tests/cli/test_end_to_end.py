@@ -47,6 +47,25 @@ def test_evaluate_json_last_line(cli, synth_csv) -> None:  # type: ignore[no-unt
     assert set(report["per_class"]) == {"-1", "0", "1"}
 
 
+@pytest.mark.slow
+def test_evaluate_with_titles(cli, synth_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    train, test = synth_csv(1500, 13), synth_csv(400, 14)
+    result = cli(
+        "evaluate", "--train", str(train), "--test", str(test), "--include-title", "--json"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["include_title"] is True and report["accuracy"] > 0.5
+
+    untitled = tmp_path / "untitled.csv"
+    pd.read_csv(test).drop(columns="Title").to_csv(untitled, index=False)
+    bad = cli("evaluate", "--train", str(train), "--test", str(untitled), "--include-title")
+    assert bad.returncode != 0
+    assert "'Title' column" in bad.stderr and "Traceback" not in bad.stderr
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_evaluate_on_real_reviews(cli, shared_reviews_csv: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -50,6 +50,34 @@ def test_to_sentiment_rejects_missing_columns_and_bad_ratings() -> None:
         to_sentiment(raw)
 
 
+def test_to_sentiment_can_put_the_title_before_the_text() -> None:
+    raw = pd.DataFrame(
+        {
+            "Title": ["Love it", "Meh!", None, "  ", "Skipped"],
+            "Review Text": ["Fits well.", "It is okay.", "No title.", "Blank title.", None],
+            "Rating": [5, 3, 1, 2, 4],
+            "Class Name": ["Knits"] * 5,
+        }
+    )
+    plain = to_sentiment(raw)
+    titled = to_sentiment(raw, include_title=True)
+    assert titled["review_body"].tolist() == [
+        "Love it. Fits well.",
+        "Meh! It is okay.",
+        "No title.",
+        "Blank title.",
+    ]
+    # the same rows either way, so seeded splits select the same reviews
+    assert titled.drop(columns="review_body").equals(plain.drop(columns="review_body"))
+
+
+def test_to_sentiment_with_title_needs_a_title_column() -> None:
+    raw = pd.DataFrame({"Review Text": ["x"], "Rating": [3], "Class Name": ["A"]})
+    with pytest.raises(InputDataError, match="'Title' column"):
+        to_sentiment(raw, include_title=True)
+    assert to_sentiment(raw)["review_body"].tolist() == ["x"]
+
+
 def test_to_sentiment_on_synthetic_data(table: pd.DataFrame) -> None:
     assert set(table["sentiment"]) == {-1, 0, 1}
     assert table["review_body"].str.strip().ne("").all()

@@ -166,6 +166,11 @@ def evaluate(
         help="Share of --train held out for validation figures.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the validation hold-out and training."),
+    include_title: bool = typer.Option(
+        False,
+        "--include-title",
+        help="Put each review's Title before its text (both files), instead of the text alone.",
+    ),
     json_output: bool = JsonOption,
 ) -> None:
     """Train on one raw review file and report test metrics on another.
@@ -189,6 +194,7 @@ def evaluate(
             hyperparameters=parse_hyperparameters(hyperparameter, None),
             validation_fraction=validation_fraction,
             seed=seed,
+            include_title=include_title,
             on_step=on_step,
         )
     if json_output:

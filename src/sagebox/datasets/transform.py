@@ -10,27 +10,34 @@ import pandas as pd
 from sagebox.datasets.schema import REQUIRED_COLUMNS
 from sagebox.errors import InputDataError, SageboxError
 
-__all__ = ["balance_classes", "split_dataset", "to_sentiment"]
+__all__ = ["balance_classes", "split_dataset", "to_sentiment", "with_titles"]
 
 SENTIMENT_COLUMNS = ("review_id", "sentiment", "review_body", "product_category")
 
 
-def to_sentiment(df: pd.DataFrame) -> pd.DataFrame:
+def to_sentiment(df: pd.DataFrame, *, include_title: bool = False) -> pd.DataFrame:
     """Turn raw reviews into the course's sentiment table.
 
     ``sentiment`` is -1 for ratings 1-2, 0 for 3 and 1 for 4-5; ``review_body`` is the review
     text and ``product_category`` the class name. Rows without text (missing, empty or only
     whitespace) are dropped. Without a ``review_id`` column the row index is used.
 
+    The course uses the review text alone. With ``include_title``, ``review_body`` is the
+    review's title followed by its text (``"Love it. I wore this..."``; reviews without a title
+    keep their text alone): the title is part of what the customer wrote and a strong sentiment
+    cue. The rows kept are the same either way, so splits by seed select the same reviews.
+
     Args:
         df: raw reviews, e.g. from :func:`~sagebox.datasets.read_raw_reviews`.
+        include_title: prefix each review's text with its ``Title``.
 
     Returns:
         A new frame with columns ``review_id``, ``sentiment``, ``review_body``,
         ``product_category`` and a fresh 0..n-1 index.
 
     Raises:
-        InputDataError: if a required column is missing or a rating is not an integer in 1-5.
+        InputDataError: if a required column is missing (``Title`` too, with
+            ``include_title``) or a rating is not an integer in 1-5.
 
     Example:
         >>> from sagebox.datasets import generate_reviews
@@ -43,6 +50,11 @@ def to_sentiment(df: pd.DataFrame) -> pd.DataFrame:
         raise InputDataError(
             f"reviews lack required column(s) {', '.join(map(repr, missing))}",
             hint=f"the transformation needs {', '.join(REQUIRED_COLUMNS)}",
+        )
+    if include_title and "Title" not in df.columns:
+        raise InputDataError(
+            "reviews lack the 'Title' column that include_title needs",
+            hint="add a Title column (it may be empty), or leave the title out",
         )
     text = df["Review Text"]
     has_text = text.notna() & text.astype(str).str.strip().ne("")
@@ -61,10 +73,30 @@ def to_sentiment(df: pd.DataFrame) -> pd.DataFrame:
         {
             "review_id": ids.to_numpy(),
             "sentiment": sentiment,
-            "review_body": kept["Review Text"].astype(str).to_numpy(),
+            "review_body": (
+                with_titles(kept["Title"], kept["Review Text"])
+                if include_title
+                else kept["Review Text"].astype(str)
+            ).to_numpy(),
             "product_category": kept["Class Name"].to_numpy(),
         }
     )
+
+
+def with_titles(titles: pd.Series, texts: pd.Series) -> pd.Series:
+    """Each text prefixed with its title: ``"Title. Text"``; texts without a title unchanged.
+
+    A title that already ends in ``.``, ``!``, ``?`` or ``…`` is followed by a space only.
+
+    Example:
+        >>> with_titles(pd.Series(["Love it", "Meh!", None]), pd.Series(["a", "b", "c"])).tolist()
+        ['Love it. a', 'Meh! b', 'c']
+    """
+    title = titles.fillna("").astype(str).str.strip()
+    text = texts.astype(str)
+    joiner = np.where(title.str.contains(r"[.!?…]$", regex=True), " ", ". ")
+    combined = title + pd.Series(joiner, index=title.index) + text
+    return combined.where(title.ne(""), text)
 
 
 def balance_classes(df: pd.DataFrame, label: str = "sentiment", seed: int = 0) -> pd.DataFrame:

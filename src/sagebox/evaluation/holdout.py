@@ -16,11 +16,13 @@ def train_and_evaluate(
     hyperparameters: dict[str, Any] | None = None,
     validation_fraction: float = 0.1,
     seed: int = 0,
+    include_title: bool = False,
     on_step: Callable[[str], Any] = lambda step: None,
 ) -> dict[str, Any]:
     """Fit ``algorithm`` on ``train_path`` (minus a validation hold-out), score ``test_path``.
 
-    Both files are in the raw review format; the course transformation is applied to each.
+    Both files are in the raw review format; the course transformation is applied to each
+    (with ``include_title``, each review's title is put before its text, in both files).
     The test file is never used for fitting or tuning.
 
     Returns:
@@ -31,8 +33,8 @@ def train_and_evaluate(
     from sagebox.training.fit import evaluate_classifier, fit_text_classifier
 
     on_step("reading data")
-    train_all = to_sentiment(read_raw_reviews(train_path))
-    test = to_sentiment(read_raw_reviews(test_path))
+    train_all = to_sentiment(read_raw_reviews(train_path), include_title=include_title)
+    test = to_sentiment(read_raw_reviews(test_path), include_title=include_title)
     validation = None
     if validation_fraction > 0:
         train_part, validation, _ = split_dataset(
@@ -56,6 +58,7 @@ def train_and_evaluate(
     report["train_rows"] = len(train_part)
     report["test_file"] = str(test_path)
     report["algorithm"] = algorithm
+    report["include_title"] = include_title
     if validation is not None and len(validation):
         report["validation"] = evaluate_classifier(clf, validation)
     on_step("done")
