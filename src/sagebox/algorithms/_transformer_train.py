@@ -156,15 +156,24 @@ def epoch_batches(
 
 
 def predict_logits(
-    model: Any, encodings: Sequence[list[int]], pad_id: int, batch_size: int
+    model: Any,
+    encodings: Sequence[list[int]],
+    pad_id: int,
+    batch_size: int,
+    precision: str = "float32",
 ) -> np.ndarray:
-    """Logits of each encoded text (batched by length for speed, returned in input order)."""
+    """Logits of each encoded text (batched by length for speed, returned in input order).
+
+    ``precision="bfloat16"`` runs the matrix products under CPU autocast (weights stay
+    float32; logits are returned as float32).
+    """
     import torch
 
     order = np.argsort([len(e) for e in encodings], kind="stable")
     out = np.zeros((len(encodings), model.config.num_labels), dtype=np.float32)
     model.eval()
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16")
+    with torch.inference_mode(), autocast:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             ids, mask = _pad([encodings[i] for i in rows], pad_id)

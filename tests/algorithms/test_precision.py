@@ -1,0 +1,80 @@
+"""text-transformer's inference precision: what ``auto`` resolves to, and bfloat16 parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sagebox.algorithms.text_transformer import (
+    PRECISION_ENV,
+    TextTransformerClassifier,
+    _hardware_precision,
+    resolve_precision,
+)
+from sagebox.errors import ConfigError, SageboxError
+
+
+def test_explicit_precisions_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRECISION_ENV, "bfloat16")
+    assert resolve_precision("float32") == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    assert resolve_precision("bfloat16") == "bfloat16"
+
+
+def test_auto_follows_the_environment_then_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setenv(PRECISION_ENV, " BFloat16 ")
+    assert resolve_precision("auto") == "bfloat16"
+    monkeypatch.delenv(PRECISION_ENV)
+    assert resolve_precision("auto") == _hardware_precision()
+
+
+def test_a_bad_environment_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(ConfigError, match="fp16") as info:
+        resolve_precision("auto")
+    assert "float32" in (info.value.hint or "")
+
+
+def test_hardware_precision_reads_the_cpu_flags(tmp_path: Path) -> None:
+    amx = tmp_path / "amx"
+    amx.write_text("flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n")
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("flags\t\t: fpu avx2 fma avx512_bf16\n")
+    assert _hardware_precision(amx) == "bfloat16"
+    assert _hardware_precision(avx2) == "float32"
+    assert _hardware_precision(tmp_path / "missing") == "float32"
+
+
+def test_an_unknown_precision_hyperparameter_lists_the_valid_ones() -> None:
+    with pytest.raises(SageboxError, match="inference_precision") as info:
+        TextTransformerClassifier.from_hyperparameters({"inference_precision": "fp16"})
+    assert "bfloat16" in str(info.value) + str(info.value.hint or "")
+
+
+def test_bfloat16_logits_are_float32_and_close_to_float32() -> None:
+    torch = pytest.importorskip("torch")
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from sagebox.algorithms._transformer_train import predict_logits
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=3,
+    )
+    model = BertForSequenceClassification(config)
+    rng = np.random.default_rng(0)
+    encodings = [list(rng.integers(1, 100, size=n)) for n in (5, 17, 9, 30)]
+    full = predict_logits(model, encodings, pad_id=0, batch_size=2)
+    half = predict_logits(model, encodings, pad_id=0, batch_size=2, precision="bfloat16")
+    assert full.dtype == half.dtype == np.float32
+    assert full.shape == half.shape == (4, 3)
+    assert np.abs(full - half).max() < 0.1  # bfloat16 keeps ~3 significant digits
