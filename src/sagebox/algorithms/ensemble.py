@@ -1,7 +1,10 @@
 """``ensemble``: a weighted average of the class probabilities of other built-in algorithms.
 
 Members are named in ``members`` (comma-separated); a member's hyperparameter is given as
-``<member>.<name>`` (e.g. ``text-transformer.epochs``) and validated by that member. With
+``<member>.<name>`` (e.g. ``text-transformer.epochs``) and validated by that member. An
+algorithm can be a member more than once as ``<algorithm>@<k>`` (e.g.
+``text-transformer@1,text-transformer@2``): each copy has its own hyperparameters, and its
+seed defaults to the ensemble's seed plus ``k``, so the copies differ (seed averaging). With
 ``weights=auto`` and validation data, the weights are chosen on the validation set (a grid over
 the simplex, maximising the sum of balanced accuracy and macro-F1); otherwise they are equal or
 as given (``weights=0.3,0.7``). With ``tune_bias`` (default) and validation data, per-class
@@ -106,9 +109,9 @@ class EnsembleClassifier(TextClassifier):
                 )
             params[member][param] = value
         for name in names:
-            member_cls = get_algorithm(name)
+            member_cls = get_algorithm(_algorithm_of(name))
             if "seed" in member_cls.hyperparameter_types:
-                params[name].setdefault("seed", clf.seed)
+                params[name].setdefault("seed", clf.seed + _copy_number(name))
             params[name] = member_cls.from_hyperparameters(params[name]).get_params()
         clf.member_params = params
         clf._weights(None)  # validates an explicit weight list
@@ -118,11 +121,15 @@ class EnsembleClassifier(TextClassifier):
         from sagebox.errors import InputDataError
 
         names = [n.strip() for n in self.members.split(",") if n.strip()]
-        if not names or "ensemble" in names or len(set(names)) != len(names):
+        algorithms = [_algorithm_of(n) for n in names]
+        if not names or "ensemble" in algorithms or len(set(names)) != len(names):
             raise InputDataError(
                 f"members={self.members!r} must name distinct algorithms other than ensemble",
-                hint="e.g. members=linear-text,text-transformer",
+                hint="e.g. members=linear-text,text-transformer; name copies of one algorithm "
+                "text-transformer@1,text-transformer@2",
             )
+        for name in names:
+            _copy_number(name)  # validates the @k suffix
         return names
 
     def _weights(self, tuned: np.ndarray | None) -> np.ndarray:
@@ -167,7 +174,7 @@ class EnsembleClassifier(TextClassifier):
                 else context.checkpoint_dir / name,
                 on_checkpoint=context.on_checkpoint,
             )
-            member = get_algorithm(name).from_hyperparameters(params.get(name, {}))
+            member = get_algorithm(_algorithm_of(name)).from_hyperparameters(params.get(name, {}))
             print(f"ensemble: fitting {name}", flush=True)
             members.append(member.fit(texts, labels, member_context))
         return self.combine(members, np.unique(y), context)
@@ -247,12 +254,37 @@ class EnsembleClassifier(TextClassifier):
             seed=meta["seed"],
         )
         clf.members_ = [
-            get_algorithm(name).load(model_dir / "members" / name) for name in clf._member_names()
+            get_algorithm(_algorithm_of(name)).load(model_dir / "members" / name)
+            for name in clf._member_names()
         ]
         clf.classes_ = np.asarray(meta["classes"])
         clf.weights_ = np.asarray(meta["fitted_weights"])
         clf.bias_ = np.asarray(meta.get("fitted_bias", [0.0] * len(clf.classes_)))
         return clf
+
+
+def _algorithm_of(member: str) -> str:
+    """The algorithm of a member label: ``text-transformer@2`` -> ``text-transformer``."""
+    return member.partition("@")[0]
+
+
+def _copy_number(member: str) -> int:
+    """The ``k`` of ``<algorithm>@<k>`` (0 without a suffix).
+
+    Raises:
+        InputDataError: if the suffix is not a positive whole number.
+    """
+    from sagebox.errors import InputDataError
+
+    algorithm, at, suffix = member.partition("@")
+    if not at:
+        return 0
+    if not suffix.isdigit() or int(suffix) < 1:
+        raise InputDataError(
+            f"member {member!r}: the copy number after '@' must be a whole number >= 1",
+            hint=f"e.g. {algorithm}@1,{algorithm}@2",
+        )
+    return int(suffix)
 
 
 def _prefixed(
