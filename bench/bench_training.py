@@ -15,8 +15,12 @@ Figures (one JSON line on stdout, progress on stderr):
 - ``throughput``: text-transformer fine-tuning samples/s as a training job with 1 and with 2
   worker processes (torch DDP, gloo), same per-process batch, measured in the same run.
 
+``--only`` and ``--ensemble`` take copies of an algorithm as ``<algorithm>@<k>`` (seed k), as
+the ``ensemble`` built-in does (``text-transformer,text-transformer@1``: two seeds).
+
 Usage: ``python bench/bench_training.py [--data PATH] [--only linear-text,blazingtext]
-[--skip-throughput]``.
+[--skip-throughput] [--include-title]`` (``--include-title``: the review's title before its
+text, as ``sagebox evaluate --include-title`` does; the same rows and splits).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "blazingtext": {"epochs": 10},
     "xgboost": {"svd_components": 200},
     "text-transformer": {
-        "max_seq_length": 128,
+        "max_seq_length": 160,
         "epochs": 2,
         "learning_rate": 1e-4,
         "warmup_ratio": 0.06,
@@ -63,10 +67,10 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _splits(data: Path) -> dict[str, Any]:
+def _splits(data: Path, include_title: bool = False) -> dict[str, Any]:
     from sagebox.datasets import balance_classes, read_raw_reviews, split_dataset, to_sentiment
 
-    table = to_sentiment(read_raw_reviews(data))
+    table = to_sentiment(read_raw_reviews(data), include_title=include_title)
     train_val, _, test = split_dataset(table, 0.85, 0.0, 0.15, seed=0)
     train, validation, _ = split_dataset(train_val, 0.9, 0.1, 0.0, seed=0)
     return {
@@ -89,7 +93,55 @@ def _scores(clf: Any, splits: dict[str, Any]) -> dict[str, float]:
         "natural_test_accuracy": round(natural["accuracy"], 4),
         "balanced_test_macro_f1": round(balanced["macro_f1"], 4),
         "validation_accuracy": round(validation["accuracy"], 4),
+        # mean per-class recall: the balanced-test accuracy's estimate on the validation split
+        "validation_balanced_accuracy": round(
+            sum(m["recall"] for m in validation["per_class"].values())
+            / len(validation["per_class"]),
+            4,
+        ),
         "validation_macro_f1": round(validation["macro_f1"], 4),
+    }
+
+
+def _algorithm(name: str) -> str:
+    """``text-transformer@1`` -> ``text-transformer`` (an ensemble member's copy label)."""
+    return name.partition("@")[0]
+
+
+def _config(name: str) -> dict[str, Any]:
+    """The benchmarked hyperparameters of ``name``; copy ``@k`` gets seed k, as in ``ensemble``."""
+    copy = name.partition("@")[2]
+    return {"seed": int(copy or 0), **CONFIGS[_algorithm(name)]}
+
+
+def _precision_check(clf: Any, splits: dict[str, Any]) -> dict[str, Any]:
+    """What ``inference_precision=auto`` chose here, and how bfloat16 compares with float32.
+
+    The figures above use the default (``auto``); this scores the same fitted model with each
+    precision forced: agreement of the predicted classes on the natural test split, and the
+    float32 test figures.
+    """
+    from sagebox.algorithms.text_transformer import resolve_precision
+
+    texts = splits["test"]["review_body"].tolist()
+    chosen = clf.inference_precision
+    predictions = {}
+    for precision in ("float32", "bfloat16"):
+        clf.inference_precision = precision
+        started = time.perf_counter()
+        predictions[precision] = clf.predict(texts)
+        predictions[f"{precision}_seconds"] = round(time.perf_counter() - started, 1)
+    clf.inference_precision = "float32"
+    float32 = _scores(clf, splits)
+    clf.inference_precision = chosen
+    return {
+        "auto_means": resolve_precision("auto"),
+        "test_agreement_bfloat16_vs_float32": round(
+            float((predictions["float32"] == predictions["bfloat16"]).mean()), 4
+        ),
+        "test_predict_seconds": {p: predictions[f"{p}_seconds"] for p in ("float32", "bfloat16")},
+        "float32_balanced_test_accuracy": float32["balanced_test_accuracy"],
+        "float32_natural_test_macro_f1": float32["natural_test_macro_f1"],
     }
 
 
@@ -105,18 +157,20 @@ def _algorithms(splits: dict[str, Any], names: list[str], ensemble: list[str]) -
         started = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # the algorithms' metric lines
             clf = fit_text_classifier(
-                name, {"seed": 0, **CONFIGS[name]}, splits["train"], splits["validation"]
+                _algorithm(name), _config(name), splits["train"], splits["validation"]
             )
         seconds = time.perf_counter() - started
         fitted[name] = (clf, seconds)
         results[name] = {"train_seconds": round(seconds, 1), **_scores(clf, splits)}
+        if hasattr(clf, "inference_precision"):
+            results[name]["inference_precision"] = _precision_check(clf, splits)
         _log(f"{name}: {results[name]}")
     members = [m for m in ensemble if m in fitted]
     if len(members) > 1:
         started = time.perf_counter()
         params = {"members": ",".join(members)}
         for member in members:
-            params.update({f"{member}.{k}": v for k, v in CONFIGS[member].items()})
+            params.update({f"{member}.{k}": v for k, v in _config(member).items()})
         ens = EnsembleClassifier.from_hyperparameters(params)
         validation = splits["validation"]
         context = FitContext(
@@ -178,11 +232,16 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(CONFIGS), help="algorithms, comma-separated")
     parser.add_argument("--ensemble", default="linear-text,blazingtext,text-transformer")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument(
+        "--include-title",
+        action="store_true",
+        help="put each review's Title before its text (sagebox evaluate --include-title)",
+    )
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"error: {args.data} not found (pass --data PATH)", file=sys.stderr)
         return 1
-    splits = _splits(args.data)
+    splits = _splits(args.data, args.include_title)
     result: dict[str, Any] = {
         "benchmark": "training",
         "data": str(args.data),
@@ -190,6 +249,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "configs": CONFIGS,
+        "include_title": args.include_title,
     }
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     result["algorithms"] = _algorithms(splits, names, args.ensemble.split(","))
