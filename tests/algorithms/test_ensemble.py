@@ -15,9 +15,7 @@ from tests.algorithms.test_conformance import LABELS, TEXTS
 
 
 def _ensemble(members: str, **extra: str) -> EnsembleClassifier:
-    clf = get_algorithm("ensemble").from_hyperparameters(
-        {"members": members, "seed": "5", **extra}
-    )
+    clf = get_algorithm("ensemble").from_hyperparameters({"members": members, "seed": "5", **extra})
     assert isinstance(clf, EnsembleClassifier)
     return clf
 
