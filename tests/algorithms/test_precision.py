@@ -55,24 +55,16 @@ def test_an_unknown_precision_hyperparameter_lists_the_valid_ones() -> None:
     assert "bfloat16" in str(info.value) + str(info.value.hint or "")
 
 
-def test_bfloat16_logits_are_float32_and_close_to_float32() -> None:
+def test_bfloat16_logits_are_float32_and_close_to_float32(tiny_encoder: Path) -> None:
     torch = pytest.importorskip("torch")
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     from sagebox.algorithms._transformer_train import predict_logits
 
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=3,
-    )
-    model = BertForSequenceClassification(config)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=3)
     rng = np.random.default_rng(0)
-    encodings = [list(rng.integers(1, 100, size=n)) for n in (5, 17, 9, 30)]
+    encodings = [list(rng.integers(1, 30000, size=n)) for n in (5, 17, 9, 30)]
     full = predict_logits(model, encodings, pad_id=0, batch_size=2)
     half = predict_logits(model, encodings, pad_id=0, batch_size=2, precision="bfloat16")
     assert full.dtype == half.dtype == np.float32
