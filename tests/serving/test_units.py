@@ -278,3 +278,54 @@ def test_batcher_groups_concurrent_requests_and_keeps_order() -> None:
     _, chunked = asyncio.run(scenario(3))
     assert all(len(c) <= 3 for c in chunked.calls)
     assert all(len(c[0]) <= len(c[-1]) for c in chunked.calls)  # length-sorted chunks
+
+
+def test_batcher_answers_a_chunk_before_the_rest_of_the_batch() -> None:
+    import threading
+
+    from sagebox.serving.batching import Batcher
+
+    release = threading.Event()
+
+    class Model:
+        calls = 0
+
+        def predict(self, items: list[str]) -> list[str]:
+            self.calls += 1
+            if self.calls == 2:  # the second chunk waits until the first is answered
+                assert release.wait(10)
+            return [f"p:{x}" for x in items]
+
+    async def scenario() -> None:
+        batcher = Batcher(Model(), max_batch_size=4, max_delay_ms=50, chunk_size=2)
+        texts = ["a", "bb", "ccc", "dddd"]
+        tasks = [asyncio.ensure_future(batcher.predict([t])) for t in texts]
+        async with asyncio.timeout(10):
+            first = await asyncio.gather(tasks[0], tasks[1])
+        assert first == [["p:a"], ["p:bb"]]
+        assert not tasks[2].done() and not tasks[3].done()
+        release.set()
+        async with asyncio.timeout(10):
+            rest = await asyncio.gather(tasks[2], tasks[3])
+        assert rest == [["p:ccc"], ["p:dddd"]]
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_chunk_fails_only_its_own_requests() -> None:
+    from sagebox.serving.batching import Batcher
+
+    class Model:
+        def predict(self, items: list[str]) -> list[str]:
+            if any(len(x) > 2 for x in items):
+                raise ValueError("model error")
+            return [f"p:{x}" for x in items]
+
+    async def scenario() -> list[object]:
+        batcher = Batcher(Model(), max_batch_size=4, max_delay_ms=50, chunk_size=2)
+        texts = ["a", "bb", "ccc", "dddd"]
+        return await asyncio.gather(*(batcher.predict([t]) for t in texts), return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    assert answers[:2] == [["p:a"], ["p:bb"]]
+    assert all(isinstance(a, ValueError) for a in answers[2:])

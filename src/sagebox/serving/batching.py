@@ -5,12 +5,14 @@ are there or ``max_delay_ms`` has passed since the first, then one ``predict_fn`
 of them in a thread (so the event loop keeps accepting requests meanwhile) and each request
 gets its own slice of the answer. While one batch runs the next one fills, so under load the
 batches grow by themselves even with a zero delay. With ``chunk_size``, a batch is predicted
-in length-sorted chunks, which wastes less compute on padding on a CPU.
+in length-sorted chunks, which wastes less compute on padding on a CPU, and each request is
+answered as soon as its chunk is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,23 +65,21 @@ class Batcher:
             "mean_batch_size": round(self.records / self.batches, 2) if self.batches else 0.0,
         }
 
-    def _predict(self, items: list[Any]) -> list[Any]:
-        """Predict ``items``; with ``chunk_size``, texts of similar length go together.
+    def _predict_chunks(
+        self, items: list[Any], on_chunk: Callable[[list[int], list[Any]], None]
+    ) -> None:
+        """Predict ``items``, handing each chunk's rows and predictions to ``on_chunk``.
 
-        Padding a batch to its longest text wastes compute on a CPU, so the batch is ordered
-        by length and predicted in chunks, then put back in arrival order.
+        Padding a batch to its longest text wastes compute on a CPU, so with ``chunk_size``
+        the batch is ordered by length and predicted in chunks.
         """
         if not self.chunk_size or len(items) <= self.chunk_size:
-            return list(self.model.predict(items))
+            on_chunk(list(range(len(items))), list(self.model.predict(items)))
+            return
         order = sorted(range(len(items)), key=lambda i: len(str(items[i])))
-        out: list[Any] = [None] * len(items)
         for start in range(0, len(order), self.chunk_size):
             rows = order[start : start + self.chunk_size]
-            for row, prediction in zip(
-                rows, self.model.predict([items[i] for i in rows]), strict=True
-            ):
-                out[row] = prediction
-        return out
+            on_chunk(rows, list(self.model.predict([items[i] for i in rows])))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -102,8 +102,9 @@ class Batcher:
                     break
                 size += len(batch[-1].items)
             flat = [item for pending in batch for item in pending.items]
+            answers = _Answers(batch)
             try:
-                predictions = await asyncio.to_thread(self._predict, flat)
+                await asyncio.to_thread(self._predict_chunks, flat, answers.from_thread(loop))
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
                 for pending in batch:
                     if not pending.future.done():
@@ -111,9 +112,43 @@ class Batcher:
                 continue
             self.batches += 1
             self.records += len(flat)
-            start = 0
-            for pending in batch:
-                end = start + len(pending.items)
+
+
+class _Answers:
+    """Answers each request of a batch as soon as all of its records are predicted.
+
+    With chunks, the clients of the first chunks get their answers while later chunks still
+    run, so their next requests queue up for the next batch meanwhile instead of after it.
+    """
+
+    def __init__(self, batch: list[_Pending]) -> None:
+        self.batch = batch
+        self.owner: list[int] = []
+        self.start: list[int] = []
+        for index, pending in enumerate(batch):
+            self.start.append(len(self.owner))
+            self.owner.extend([index] * len(pending.items))
+        self.results: list[Any] = [None] * len(self.owner)
+        self.left = [len(pending.items) for pending in batch]
+
+    def from_thread(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> Callable[[list[int], list[Any]], None]:
+        """A chunk callback for the prediction thread: :meth:`deliver` on ``loop``."""
+
+        def on_chunk(rows: list[int], predictions: list[Any]) -> None:
+            loop.call_soon_threadsafe(self.deliver, rows, predictions)
+
+        return on_chunk
+
+    def deliver(self, rows: list[int], predictions: list[Any]) -> None:
+        """Store one chunk's predictions (on the event loop) and answer completed requests."""
+        for row, prediction in zip(rows, predictions, strict=True):
+            self.results[row] = prediction
+            index = self.owner[row]
+            self.left[index] -= 1
+            if self.left[index] == 0:
+                pending = self.batch[index]
                 if not pending.future.done():
-                    pending.future.set_result(list(predictions[start:end]))
-                start = end
+                    first = self.start[index]
+                    pending.future.set_result(self.results[first : first + len(pending.items)])
