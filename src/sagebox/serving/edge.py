@@ -169,6 +169,8 @@ def compare(
 
     meta = json.loads((export_dir / "edge.json").read_text())
     original = model_fn(model_dir)
+    if hasattr(original.classifier, "inference_precision"):
+        original.classifier.inference_precision = "float32"  # the exported graph is float32
     texts = [str(t) for t in texts]
     runners: dict[str, Any] = {"original": original.classifier.predict_proba}
     if original.fast is not None:

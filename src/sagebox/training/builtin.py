@@ -48,8 +48,14 @@ def train_builtin() -> None:
     """Train the algorithm named by ``SAGEBOX_ALGORITHM`` on the SM_* channels."""
     from sagebox.algorithms import get_algorithm
     from sagebox.algorithms.base import FitContext
+    from sagebox.algorithms.text_transformer import PRECISION_ENV
     from sagebox.datasets import LABEL_NAMES, LABELS
     from sagebox.models.package import MANIFEST_NAME, build_manifest
+
+    # The job's own validation and test scores are float32 like its per-epoch validation, so
+    # that they do not depend on the CPU it ran on; the saved model keeps its own
+    # inference_precision for serving. A job environment that sets the variable wins.
+    os.environ.setdefault(PRECISION_ENV, "float32")
     from sagebox.training.channels import read_channel
 
     algorithm = os.environ["SAGEBOX_ALGORITHM"]
