@@ -9,6 +9,7 @@ when a model is built or loaded, so that ``import sagebox`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
@@ -86,6 +87,7 @@ def resolve_precision(precision: str) -> str:
     return _hardware_precision()
 
 
+@functools.cache  # predict_proba asks on every call; the CPU does not change
 def _hardware_precision(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """bfloat16 where the CPU flags include ``amx_bf16``; float32 elsewhere or off Linux."""
     try:
