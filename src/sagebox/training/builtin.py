@@ -51,12 +51,12 @@ def train_builtin() -> None:
     from sagebox.algorithms.text_transformer import PRECISION_ENV
     from sagebox.datasets import LABEL_NAMES, LABELS
     from sagebox.models.package import MANIFEST_NAME, build_manifest
+    from sagebox.training.channels import read_channel
 
     # The job's own validation and test scores are float32 like its per-epoch validation, so
     # that they do not depend on the CPU it ran on; the saved model keeps its own
     # inference_precision for serving. A job environment that sets the variable wins.
     os.environ.setdefault(PRECISION_ENV, "float32")
-    from sagebox.training.channels import read_channel
 
     algorithm = os.environ["SAGEBOX_ALGORITHM"]
     cls = get_algorithm(algorithm)
