@@ -53,6 +53,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "log_interval": 100,
     },
 }
+_PRECISION_CHECK = True  # --skip-precision-check turns it off (slow for large encoders)
+
 THROUGHPUT = {
     "max_seq_length": 128,
     "epochs": 1,
@@ -162,7 +164,7 @@ def _algorithms(splits: dict[str, Any], names: list[str], ensemble: list[str]) -
         seconds = time.perf_counter() - started
         fitted[name] = (clf, seconds)
         results[name] = {"train_seconds": round(seconds, 1), **_scores(clf, splits)}
-        if hasattr(clf, "inference_precision"):
+        if _PRECISION_CHECK and hasattr(clf, "inference_precision"):
             results[name]["inference_precision"] = _precision_check(clf, splits)
         _log(f"{name}: {results[name]}")
     members = [m for m in ensemble if m in fitted]
@@ -233,6 +235,17 @@ def main() -> int:
     parser.add_argument("--ensemble", default="linear-text,blazingtext,text-transformer")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument(
+        "--transformer-hp",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a text-transformer hyperparameter of CONFIGS (repeatable), e.g. "
+        "model_name_or_path=/path/to/checkpoint, train_precision=bfloat16",
+    )
+    parser.add_argument(
+        "--skip-precision-check", action="store_true", help="skip the float32/bfloat16 re-scoring"
+    )
+    parser.add_argument(
         "--include-title",
         action="store_true",
         help="put each review's Title before its text (sagebox evaluate --include-title)",
@@ -241,6 +254,11 @@ def main() -> int:
     if not args.data.is_file():
         print(f"error: {args.data} not found (pass --data PATH)", file=sys.stderr)
         return 1
+    for item in args.transformer_hp:
+        name, _, value = item.partition("=")
+        CONFIGS["text-transformer"][name.strip()] = value.strip()
+    global _PRECISION_CHECK
+    _PRECISION_CHECK = not args.skip_precision_check
     splits = _splits(args.data, args.include_title)
     result: dict[str, Any] = {
         "benchmark": "training",

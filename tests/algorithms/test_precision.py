@@ -70,3 +70,31 @@ def test_bfloat16_logits_are_float32_and_close_to_float32(tiny_encoder: Path) ->
     assert full.dtype == half.dtype == np.float32
     assert full.shape == half.shape == (4, 3)
     assert np.abs(full - half).max() < 0.1  # bfloat16 keeps ~3 significant digits
+
+
+def test_bfloat16_training_runs_and_keeps_float32_weights(tiny_encoder: Path) -> None:
+    from sagebox.algorithms.base import FitContext
+    from tests.algorithms.test_conformance import LABELS, TEXTS
+
+    clf = TextTransformerClassifier.from_hyperparameters(
+        {
+            "model_name_or_path": str(tiny_encoder),
+            "max_seq_length": "32",
+            "epochs": "1",
+            "train_batch_size": "8",
+            "learning_rate": "0.003",
+            "num_threads": "1",
+            "train_precision": "bfloat16",
+        }
+    )
+    assert isinstance(clf, TextTransformerClassifier)
+    clf.fit(TEXTS, LABELS, FitContext(validation=(TEXTS[:12], LABELS[:12])))
+    assert all(
+        p.dtype.is_floating_point and str(p.dtype) == "torch.float32"
+        for p in clf.model_.parameters()
+    )
+    assert np.isfinite(clf.training_summary_["validation:loss"])
+    assert clf.training_summary_["train:samples_per_second"] > 0
+    assert clf.predict_proba(TEXTS[:4]).shape == (4, 3)
+    with pytest.raises(SageboxError, match="train_precision"):
+        TextTransformerClassifier.from_hyperparameters({"train_precision": "fp16"})

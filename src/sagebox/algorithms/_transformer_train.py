@@ -53,6 +53,7 @@ class TrainConfig:
     checkpoint_steps: int
     keep_checkpoints: int
     log_interval: int
+    train_precision: str = "float32"
 
 
 class Distributed:
@@ -303,6 +304,7 @@ def train_loop(
 
     samples, train_seconds, running, running_n = 0, 0.0, 0.0, 0
     summary: dict[str, float] = {}
+    bfloat16 = cfg.train_precision == "bfloat16"  # forward under autocast; loss in float32
     while epoch < cfg.epochs:
         model.train()
         batches = batches_of(epoch)[:steps_per_epoch]
@@ -314,7 +316,8 @@ def train_loop(
             mine = np.array_split(batch, dist.world_size)[dist.rank]
             ids, mask = _pad([train_enc[i] for i in mine], pad_id)
             targets = torch.as_tensor(train_y[mine], dtype=torch.long)
-            logits = net(input_ids=ids, attention_mask=mask).logits
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+                logits = net(input_ids=ids, attention_mask=mask).logits.float()
             per_example = F.cross_entropy(logits, targets, reduction="none") * class_w[targets]
             batch_weight = float(weights[train_y[batch]].sum())
             loss = per_example.sum() * dist.world_size / max(batch_weight, 1e-12)

@@ -177,7 +177,10 @@ class TextTransformerClassifier(TextClassifier):
             transform, evaluation): ``float32``, ``bfloat16``, or ``auto`` = bfloat16 where the
             CPU multiplies bfloat16 matrices in hardware (Intel AMX), else float32. The
             ``SAGEBOX_INFERENCE_PRECISION`` environment variable overrides ``auto`` at load
-            time. Training and its per-epoch validation always run in float32.
+            time. Per-epoch validation always runs in float32.
+        train_precision: ``float32`` (default) or ``bfloat16``: the training forward pass
+            under CPU autocast (weights, gradients, optimizer and loss stay float32); about
+            3x faster for a base-size encoder on AMX CPUs, slower without AMX.
 
     Example:
         >>> clf = TextTransformerClassifier(epochs=1, max_seq_length=64)
@@ -211,6 +214,7 @@ class TextTransformerClassifier(TextClassifier):
         "keep_checkpoints": int,
         "log_interval": int,
         "inference_precision": str,
+        "train_precision": str,
     }
     hyperparameter_constraints: ClassVar[dict[str, Range | OneOf]] = {
         "max_seq_length": Range(8, 512),
@@ -230,6 +234,7 @@ class TextTransformerClassifier(TextClassifier):
         "keep_checkpoints": Range(1),
         "log_interval": Range(0),
         "inference_precision": OneOf(PRECISIONS),
+        "train_precision": OneOf(("float32", "bfloat16")),
     }
 
     def __init__(
@@ -257,6 +262,7 @@ class TextTransformerClassifier(TextClassifier):
         keep_checkpoints: int = 2,
         log_interval: int = 50,
         inference_precision: str = "auto",
+        train_precision: str = "float32",
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.max_seq_length = max_seq_length
@@ -280,6 +286,7 @@ class TextTransformerClassifier(TextClassifier):
         self.keep_checkpoints = keep_checkpoints
         self.log_interval = log_interval
         self.inference_precision = inference_precision
+        self.train_precision = train_precision
 
     def _build_model(self) -> tuple[Any, Any]:
         import torch
