@@ -58,7 +58,7 @@ class Batcher:
         return await future
 
     def stats(self) -> dict[str, float]:
-        """Batches run and their mean size."""
+        """Batches started and their mean size."""
         return {
             "batches": self.batches,
             "records": self.records,
@@ -103,6 +103,9 @@ class Batcher:
                 size += len(batch[-1].items)
             flat = [item for pending in batch for item in pending.items]
             answers = _Answers(batch)
+            # counted before any request is answered (chunks answer before the batch ends)
+            self.batches += 1
+            self.records += len(flat)
             try:
                 await asyncio.to_thread(self._predict_chunks, flat, answers.from_thread(loop))
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
@@ -110,8 +113,6 @@ class Batcher:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
-            self.batches += 1
-            self.records += len(flat)
 
 
 class _Answers:
