@@ -53,6 +53,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "log_interval": 100,
     },
 }
+#: per-member overrides (``--member-hp text-transformer@1.model_name_or_path=...``)
+MEMBER_HPS: dict[str, dict[str, Any]] = {}
 _PRECISION_CHECK = True  # --skip-precision-check turns it off (slow for large encoders)
 
 THROUGHPUT = {
@@ -113,7 +115,7 @@ def _algorithm(name: str) -> str:
 def _config(name: str) -> dict[str, Any]:
     """The benchmarked hyperparameters of ``name``; copy ``@k`` gets seed k, as in ``ensemble``."""
     copy = name.partition("@")[2]
-    return {"seed": int(copy or 0), **CONFIGS[_algorithm(name)]}
+    return {"seed": int(copy or 0), **CONFIGS[_algorithm(name)], **MEMBER_HPS.get(name, {})}
 
 
 def _precision_check(clf: Any, splits: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +245,14 @@ def main() -> int:
         "model_name_or_path=/path/to/checkpoint, train_precision=bfloat16",
     )
     parser.add_argument(
+        "--member-hp",
+        action="append",
+        default=[],
+        metavar="MEMBER.NAME=VALUE",
+        help="override one member's hyperparameter (repeatable), as the ensemble built-in "
+        "names them, e.g. text-transformer@1.model_name_or_path=/path/to/checkpoint",
+    )
+    parser.add_argument(
         "--skip-precision-check", action="store_true", help="skip the float32/bfloat16 re-scoring"
     )
     parser.add_argument(
@@ -257,6 +267,13 @@ def main() -> int:
     for item in args.transformer_hp:
         name, _, value = item.partition("=")
         CONFIGS["text-transformer"][name.strip()] = value.strip()
+    for item in args.member_hp:
+        key, _, value = item.partition("=")
+        member, dot, name = key.strip().rpartition(".")
+        if not dot or not member or _algorithm(member) not in CONFIGS or not value.strip():
+            print(f"error: --member-hp {item!r}: expected MEMBER.NAME=VALUE", file=sys.stderr)
+            return 1
+        MEMBER_HPS.setdefault(member, {})[name] = value.strip()
     global _PRECISION_CHECK
     _PRECISION_CHECK = not args.skip_precision_check
     splits = _splits(args.data, args.include_title)
@@ -267,6 +284,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "configs": CONFIGS,
+        "member_overrides": MEMBER_HPS,
         "include_title": args.include_title,
     }
     names = [n.strip() for n in args.only.split(",") if n.strip()]

