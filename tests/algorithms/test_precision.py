@@ -98,3 +98,32 @@ def test_bfloat16_training_runs_and_keeps_float32_weights(tiny_encoder: Path) ->
     assert clf.predict_proba(TEXTS[:4]).shape == (4, 3)
     with pytest.raises(SageboxError, match="train_precision"):
         TextTransformerClassifier.from_hyperparameters({"train_precision": "fp16"})
+
+
+def test_the_bfloat16_twin_predicts_what_autocast_does_and_is_made_once(
+    tiny_encoder: Path,
+) -> None:
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForSequenceClassification
+
+    from sagebox.algorithms._transformer_train import bfloat16_linear_twin, predict_logits
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=3)
+    twin = bfloat16_linear_twin(model)
+    linear = [m for m in twin.modules() if isinstance(m, torch.nn.Linear)]
+    assert linear and all(m.weight.dtype == torch.bfloat16 for m in linear)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the original is untouched
+    rng = np.random.default_rng(1)
+    encodings = [list(rng.integers(1, 30000, size=n)) for n in (3, 12, 25, 7, 40)]
+    autocast = predict_logits(model, encodings, pad_id=0, batch_size=2, precision="bfloat16")
+    held = predict_logits(twin, encodings, pad_id=0, batch_size=2, precision="bfloat16")
+    np.testing.assert_allclose(held, autocast, rtol=0, atol=1e-6)
+
+    clf = TextTransformerClassifier(model_name_or_path=str(tiny_encoder))
+    clf.model_ = model
+    assert clf._inference_model("float32") is model
+    first = clf._inference_model("bfloat16")
+    assert first is not model and clf._inference_model("bfloat16") is first
+    clf.model_ = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=3)
+    assert clf._inference_model("bfloat16") is not first  # a refit model gets its own twin

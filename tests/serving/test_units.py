@@ -280,6 +280,32 @@ def test_batcher_groups_concurrent_requests_and_keeps_order() -> None:
     assert all(len(c[0]) <= len(c[-1]) for c in chunked.calls)  # length-sorted chunks
 
 
+def test_batcher_counts_the_model_busy_time_on_one_thread() -> None:
+    import threading
+    import time
+
+    from sagebox.serving.batching import Batcher
+
+    class Model:
+        threads: set[int] = set()
+
+        def predict(self, items: list[str]) -> list[str]:
+            self.threads.add(threading.get_ident())
+            time.sleep(0.02)
+            return list(items)
+
+    async def scenario() -> dict[str, float]:
+        batcher = Batcher(Model(), max_batch_size=2, max_delay_ms=1)
+        for _ in range(3):
+            await asyncio.gather(batcher.predict(["a"]), batcher.predict(["b"]))
+        return batcher.stats()
+
+    stats = asyncio.run(scenario())
+    assert stats["batches"] == 3 and stats["mean_batch_size"] == 2
+    assert 0.06 <= stats["busy_seconds"] < 5
+    assert len(Model.threads) == 1 and threading.get_ident() not in Model.threads
+
+
 def test_batcher_answers_a_chunk_before_the_rest_of_the_batch() -> None:
     import threading
 

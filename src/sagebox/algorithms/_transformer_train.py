@@ -29,7 +29,14 @@ from sagebox.algorithms._checkpoints import latest_checkpoint, load_checkpoint, 
 if TYPE_CHECKING:
     from sagebox.debugger.hook import Hook
 
-__all__ = ["Distributed", "TrainConfig", "encode", "predict_logits", "train_loop"]
+__all__ = [
+    "Distributed",
+    "TrainConfig",
+    "bfloat16_linear_twin",
+    "encode",
+    "predict_logits",
+    "train_loop",
+]
 
 _LENGTH_CHUNK_BATCHES = 50
 
@@ -180,6 +187,27 @@ def predict_logits(
             ids, mask = _pad([encodings[i] for i in rows], pad_id)
             out[rows] = model(input_ids=ids, attention_mask=mask).logits.float().numpy()
     return out
+
+
+def bfloat16_linear_twin(model: Any) -> Any:
+    """A copy of ``model`` for bfloat16 inference whose linear layers hold bfloat16 weights.
+
+    Under CPU autocast a linear layer casts its float32 weight and bias to bfloat16 on every
+    call, which for one short review costs more than the matrix product. The twin holds those
+    casts once; everything else (embeddings, layer norms) stays float32, so under autocast it
+    computes exactly what ``model`` does.
+    """
+    import copy
+
+    import torch
+
+    twin = copy.deepcopy(model).eval()
+    for module in twin.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(torch.bfloat16)
+    for param in twin.parameters():
+        param.requires_grad_(False)
+    return twin
 
 
 def train_loop(
