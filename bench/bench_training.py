@@ -182,7 +182,8 @@ def _algorithms(splits: dict[str, Any], names: list[str], ensemble: list[str]) -
         )
         classes = fitted[members[0]][0].classes_
         assert isinstance(ens, EnsembleClassifier)
-        ens.combine([fitted[m][0] for m in members], classes, context)
+        with contextlib.redirect_stdout(sys.stderr):  # its metric lines
+            ens.combine([fitted[m][0] for m in members], classes, context)
         tuning = time.perf_counter() - started
         results["ensemble"] = {
             "members": members,
