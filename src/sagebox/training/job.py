@@ -53,7 +53,7 @@ def run_training_job(ctx: JobContext) -> None:
         )
     else:
         code_dir = _unpack_source(ctx, spec)
-        argv, what = _script_argv(code_dir, spec), f"script {spec.entry_point}"
+        argv, what = _script_argv(ctx, code_dir, spec), f"script {spec.entry_point}"
     ctx.log(
         f"training {what} on {spec.instance_count} instance(s) x {spec.cpus_per_instance()} "
         f"CPU(s); channels: {', '.join(channels) or 'none'}"
@@ -137,17 +137,20 @@ def _unpack_source(ctx: JobContext, spec: TrainingSpec) -> Path:
             f"entry point {spec.entry_point} is not in the source directory",
             hint="give an entry_point relative to source_dir",
         )
-    if (code_dir / "requirements.txt").is_file():
-        ctx.log("note: requirements.txt is not installed; the job uses this environment")
     return code_dir
 
 
-def _script_argv(code_dir: Path, spec: TrainingSpec) -> list[str]:
+def _script_argv(ctx: JobContext, code_dir: Path, spec: TrainingSpec) -> list[str]:
+    """The entry point's command line (its requirements.txt installed first, if any)."""
+    from sagebox.training.requirements import script_python
     from sagebox.training.sm_env import hyperparameter_args
 
     script = str(code_dir / str(spec.entry_point))
-    runner = ["/bin/sh"] if script.endswith(".sh") else [sys.executable]
-    return [*runner, script, *hyperparameter_args(spec.hyperparameters)]
+    if script.endswith(".sh"):
+        runner = "/bin/sh"
+    else:
+        runner = script_python(code_dir, ctx.workdir / "venv", ctx.log)
+    return [runner, script, *hyperparameter_args(spec.hyperparameters)]
 
 
 def _prepare_hosts(
