@@ -12,6 +12,7 @@ import pytest
 
 from sagebox.jobs import JobClient
 from sagebox.session import Session
+from sagebox.training import Estimator
 from tests.fixtures.encoders import tiny_encoder  # noqa: F401
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -49,6 +50,19 @@ def wait_for(predicate: Callable[[], object], timeout: float = 120.0, what: str 
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
         time.sleep(0.02)
+
+
+def fit_failed(est: Estimator, inputs: str) -> str:
+    """Fit ``est`` expecting the job to fail: return its failure reason (no model recorded)."""
+    from sagebox.backends.metadata.base import JobStatus
+    from sagebox.errors import JobError
+
+    with pytest.raises(JobError, match="ended Failed"):
+        est.fit(inputs, logs=False)
+    job = est.latest_training_job
+    assert job is not None and job.status is JobStatus.FAILED
+    assert "model" not in job.outputs
+    return job.failure_reason or ""
 
 
 @pytest.fixture()

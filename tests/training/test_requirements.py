@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from sagebox.backends.metadata.base import JobStatus
-from sagebox.errors import JobError
 from sagebox.session import Session
 from sagebox.training import Estimator
 from tests.fixtures.wheels import build_wheel
+from tests.training.conftest import fit_failed
 
 pytestmark = pytest.mark.slow
 
@@ -67,11 +67,6 @@ def test_requirements_pip_cannot_install_fail_the_job_with_pips_reason(
 ) -> None:
     source = _source(tmp_path, "--no-index\nsbreq-no-such-package==9.9\n")
     est = Estimator(entry_point="train.py", source_dir=source, session=session)
-    with pytest.raises(JobError, match="ended Failed"):
-        est.fit(prepared["train"], logs=False)
-    job = est.latest_training_job
-    assert job is not None and job.status is JobStatus.FAILED
-    reason = job.failure_reason or ""
+    reason = fit_failed(est, prepared["train"])
     assert "pip could not install requirements.txt" in reason
     assert "sbreq-no-such-package" in reason
-    assert "model" not in job.outputs
