@@ -30,6 +30,12 @@ BANDIT_CONFIG = {
     "bandit": {"algorithm": "epsilon-greedy", "epsilon": 0.1, "seed": 1},
 }
 
+BATCHED_CONFIG = {
+    "variants": [
+        {"name": "b", "model": "tiny-v1", "batching": {"max_batch_size": 8, "max_delay_ms": 50}}
+    ]
+}
+
 
 @pytest.fixture(scope="module")
 def served(serving_session: Session) -> Iterator[tuple[EndpointClient, str]]:
@@ -37,6 +43,7 @@ def served(serving_session: Session) -> Iterator[tuple[EndpointClient, str]]:
     port = free_port()
     client.create("ab", config=AB_CONFIG, port=port)
     client.create("bandit", config=BANDIT_CONFIG, port=port)
+    client.create("batched", config=BATCHED_CONFIG, port=port)
     yield client, f"http://127.0.0.1:{port}"
 
 
@@ -53,6 +60,24 @@ def test_ab_split_follows_weights(served: tuple[EndpointClient, str]) -> None:
     for key in ("latency_ms", "model_latency_ms", "overhead_latency_ms"):
         assert set(metrics["v1"][key]) == {"p50", "p90", "p99"}
     assert metrics["v1"]["model_latency_ms"]["p50"] <= metrics["v1"]["latency_ms"]["p50"]
+
+
+def test_dynamic_batching_groups_requests_and_reports_its_counters(
+    served: tuple[EndpointClient, str],
+) -> None:
+    client, url = served
+    results = load(f"{url}/endpoints/batched/invocations", requests=48, concurrency=8)
+    assert [status for status, _ in results] == [200] * 48
+
+    def counted() -> dict[str, float] | None:
+        batching = client.metrics("batched")["variants"]["b"].get("batching")
+        return batching if batching and batching["records"] >= 48 else None
+
+    batching = poll(counted, timeout=30)
+    assert batching["records"] == 48
+    assert batching["batches"] < 48 and batching["mean_batch_size"] > 1  # grouped
+    assert batching["busy_seconds"] > 0
+    assert "batching" not in client.metrics("ab")["variants"]["v1"]
 
 
 def test_target_variant_header(served: tuple[EndpointClient, str]) -> None:

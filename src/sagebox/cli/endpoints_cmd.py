@@ -239,6 +239,7 @@ def metrics(
                 "p99_ms": v["latency_ms"]["p99"],
                 "model_p50_ms": v["model_latency_ms"]["p50"],
                 "overhead_p50_ms": v["overhead_latency_ms"]["p50"],
+                "mean_batch": v.get("batching", {}).get("mean_batch_size"),
             }
             for n, v in result.get("variants", {}).items()
         ]

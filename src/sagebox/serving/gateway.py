@@ -265,8 +265,9 @@ def _metrics_view(info: dict[str, Any]) -> dict[str, Any]:
                 "instances": v["instance_count"],
                 **v["metrics"],
             }
-            if "agreement" in v:
-                entry["agreement"] = v["agreement"]
+            for extra in ("agreement", "batching"):
+                if extra in v:
+                    entry[extra] = v[extra]
             out.setdefault("variants", {})[name] = entry
     return out
 

@@ -50,6 +50,7 @@ class Instance:
         self.restarts = 0
         self.stopping = False
         self.started_at = 0.0
+        self.batching: dict[str, float] | None = None  # the worker's batcher counters
         self._cpu: tuple[float, float] | None = None
 
     @property
@@ -240,6 +241,36 @@ class VariantRuntime:
         values = [v for v in (i.cpu_percent() for i in self.instances) if v is not None]
         return sum(values) / len(values) if values else None
 
+    async def refresh_batching(self) -> None:
+        """Read each healthy worker's dynamic-batching counters (a variant with batching)."""
+        if self.config.batching is None:
+            return
+
+        async def read(instance: Instance) -> None:
+            if not instance.healthy or instance.pool is None:
+                return
+            try:
+                answer = await instance.pool.request(b"GET", b"/stats", b"", [], timeout=2.0)
+                instance.batching = json.loads(answer.body).get("batching")
+            except (WorkerUnavailable, WorkerTimeout, ValueError):
+                pass  # a busy or restarting worker keeps its last counters
+
+        await asyncio.gather(*(read(i) for i in self.instances))
+
+    def batching_totals(self) -> dict[str, float] | None:
+        """Batches, records, mean batch size and model busy seconds over the instances."""
+        if self.config.batching is None:
+            return None
+        counters = [i.batching for i in self.instances if i.batching]
+        batches = sum(int(c.get("batches", 0)) for c in counters)
+        records = sum(int(c.get("records", 0)) for c in counters)
+        return {
+            "batches": batches,
+            "records": records,
+            "mean_batch_size": round(records / batches, 2) if batches else 0.0,
+            "busy_seconds": round(sum(float(c.get("busy_seconds", 0.0)) for c in counters), 3),
+        }
+
     def describe(self, share: float = 0.0) -> dict[str, Any]:
         """JSON-ready state: config, instances, metrics."""
         out: dict[str, Any] = {
@@ -263,6 +294,9 @@ class VariantRuntime:
         }
         if self.comparison is not None:
             out["agreement"] = self.comparison.summary()
+        batching = self.batching_totals()
+        if batching is not None:
+            out["batching"] = batching
         return out
 
     def _take_index(self) -> int:

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from sagebox.session import Session
 __all__ = ["Supervisor"]
 
 _TICK_S = 0.25
+_BATCHING_READ_S = 1.0
 _IDLE_START_S = 300.0
 
 
@@ -59,6 +61,8 @@ class Supervisor:
         self._scaling: set[tuple[str, str]] = set()
         self._ever_served = False
         self._started = time.monotonic()
+        self._batching_task: asyncio.Task[None] | None = None
+        self._batching_read_at = 0.0
 
     # queries used by the gateway
     def ping(self) -> dict[str, Any]:
@@ -278,6 +282,7 @@ class Supervisor:
         while not self.shutdown.is_set():
             await asyncio.sleep(_TICK_S)
             self._autoscale()
+            self._start_batching_refresh()
             for name in list(self._dirty):
                 runtime = self.endpoints.get(name)
                 self._dirty.discard(name)
@@ -289,6 +294,24 @@ class Supervisor:
                 self._ever_served or time.monotonic() - self._started > _IDLE_START_S
             ):
                 self.shutdown.set()  # auto-started and done (or never given an endpoint)
+
+    def _start_batching_refresh(self) -> None:
+        """Every second, read the counters of the variants that batch (in the background)."""
+        running = self._batching_task is not None and not self._batching_task.done()
+        if running or time.monotonic() - self._batching_read_at < _BATCHING_READ_S:
+            return
+        variants = [
+            variant
+            for runtime in self.endpoints.values()
+            for group in (runtime.variants, runtime.green, runtime.shadows)
+            for variant in group.values()
+            if variant.config.batching is not None
+        ]
+        if variants:
+            self._batching_read_at = time.monotonic()
+            self._batching_task = asyncio.get_running_loop().create_task(
+                _gather(v.refresh_batching() for v in variants)
+            )
 
     async def stop_all(self) -> None:
         """Stop every endpoint's workers (records stay, so a restart restores them)."""
@@ -396,3 +419,7 @@ class Supervisor:
                         self._scaling.discard(k)
 
                 asyncio.get_running_loop().create_task(scale())
+
+
+async def _gather(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    await asyncio.gather(*coroutines)
