@@ -77,6 +77,8 @@ def test_dynamic_batching_groups_requests_and_reports_its_counters(
     assert batching["records"] == 48
     assert batching["batches"] < 48 and batching["mean_batch_size"] > 1  # grouped
     assert batching["busy_seconds"] > 0
+    prometheus = client.metrics("batched", prometheus=True)
+    assert 'sagebox_batched_records_total{endpoint="batched",variant="b"' in prometheus
     assert "batching" not in client.metrics("ab")["variants"]["v1"]
 
 

@@ -206,6 +206,14 @@ def prometheus_text(endpoints: dict[str, dict[str, Any]]) -> str:
                     labels,
                     v["agreement"].get("ratio") or 0.0,
                 )
+            batching = v.get("batching")
+            for key, metric, help_text in (
+                ("batches", "sagebox_batches_total", "Dynamic batches predicted."),
+                ("records", "sagebox_batched_records_total", "Records predicted in batches."),
+                ("busy_seconds", "sagebox_model_busy_seconds_total", "Time spent predicting."),
+            ):
+                if batching:
+                    add(metric, "counter", help_text, labels, batching[key])
     for name, (kind, help_text, samples) in series.items():
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} {kind}")
