@@ -306,6 +306,33 @@ def test_batcher_counts_the_model_busy_time_on_one_thread() -> None:
     assert len(Model.threads) == 1 and threading.get_ident() not in Model.threads
 
 
+def test_a_batched_worker_loads_its_model_on_the_thread_it_predicts_on(tmp_path: Path) -> None:
+    # torch gives each calling thread its own OpenMP team; two teams slow every batch
+    import threading
+
+    from sagebox.serving.worker import WorkerApp
+
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (code / "inference.py").write_text(
+        "import threading\n"
+        "def model_fn(model_dir):\n"
+        "    return threading.get_ident()\n"
+        "def predict_fn(data, model):\n"
+        "    return [[model, threading.get_ident()] for _ in data]\n"
+    )
+    spec = {
+        "steps": [{"model_dir": str(tmp_path / "model")}],
+        "batching": {"max_batch_size": 4, "max_delay_ms": 1},
+    }
+    app = WorkerApp(spec)
+    assert app.batcher is not None
+    (loaded_on, predicted_on), _ = asyncio.run(app.batcher.predict(["a", "b"]))
+    assert loaded_on == predicted_on != threading.get_ident()
+    plain = WorkerApp({"steps": spec["steps"]})  # without batching: loaded where it predicts
+    assert plain.batcher is None and plain.model.model == threading.get_ident()
+
+
 def test_batcher_answers_a_chunk_before_the_rest_of_the_batch() -> None:
     import threading
 

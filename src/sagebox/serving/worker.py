@@ -95,17 +95,22 @@ class WorkerApp:
         else:
             from sagebox.serving.pipeline import HookModel, load_served_model
 
-            self.model = load_served_model(spec)
             batching = spec.get("batching")
-            if batching and isinstance(self.model, HookModel):
-                from sagebox.serving.batching import Batcher
+            if not batching:
+                self.model = load_served_model(spec)
+            else:
+                from sagebox.serving.batching import Batcher, model_thread
 
-                self.batcher = Batcher(
-                    self.model,
-                    batching["max_batch_size"],
-                    batching["max_delay_ms"],
-                    batching.get("chunk_size"),
-                )
+                thread = model_thread()  # loads and predicts: one OpenMP team
+                self.model = thread.submit(load_served_model, spec).result()
+                if isinstance(self.model, HookModel):
+                    self.batcher = Batcher(
+                        self.model,
+                        batching["max_batch_size"],
+                        batching["max_delay_ms"],
+                        batching.get("chunk_size"),
+                        executor=thread,
+                    )
 
     def handle(self, request: Request) -> Response | Awaitable[Response]:
         """Answer one request (a coroutine only where the model path needs to wait)."""
