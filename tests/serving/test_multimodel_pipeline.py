@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,46 @@ def test_memory_budget_evicts_least_recently_used(serving_session: Session, tmp_
     tight = ModelCache(serving_session, "models/mme/", tmp_path / "t", budget_bytes=size // 2)
     with pytest.raises(InputDataError, match="memory budget"):
         asyncio.run(tight.get("tiny-v1.tar.gz"))
+
+
+def test_models_load_and_predict_on_one_thread_of_the_cache(
+    serving_session: Session, tmp_path: Path
+) -> None:
+    # torch gives each calling thread its own OpenMP team; more teams slow every prediction
+    import asyncio
+    import json
+    import tarfile
+    import threading
+
+    from sagebox.models import build_manifest, pack_model_dir
+    from sagebox.serving.multimodel import ModelCache
+
+    model = tmp_path / "model"
+    model.mkdir()
+    pack_model_dir(model, build_manifest("linear-text", [-1, 0, 1], {}, extra={}), tmp_path / "t")
+    (model / "code" / "inference.py").write_text(  # hooks that tell where they ran
+        "import threading\n"
+        "def model_fn(model_dir):\n"
+        "    return threading.get_ident()\n"
+        "def predict_fn(data, model):\n"
+        "    return [[model, threading.get_ident()] for _ in data]\n"
+    )
+    archive = tmp_path / "threads.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for item in model.iterdir():
+            tar.add(item, arcname=item.name)
+    serving_session.storage.upload(archive, "models/mme-threads/threads.tar.gz")
+    cache = ModelCache(serving_session, "models/mme-threads/", tmp_path / "c", budget_bytes=2**30)
+
+    async def scenario() -> list[list[int]]:
+        loaded = await cache.get("threads.tar.gz")
+        body, _ = await cache.invoke(loaded, b'["a", "b"]', "application/json", "application/json")
+        return list(json.loads(body)["predictions"])
+
+    answers = asyncio.run(scenario())
+    assert len(answers) == 2
+    loaded_on, predicted_on = answers[0]
+    assert loaded_on == predicted_on != threading.get_ident()
 
 
 def test_multi_model_errors(served: EndpointClient) -> None:

@@ -6,6 +6,10 @@ first request for a model downloads and unpacks it and runs ``model_fn``; later 
 cache. When the loaded models would exceed the memory budget (or ``max_models``), the least
 recently used ones are unloaded first. A model's footprint is estimated by its unpacked size on
 disk, which for scikit-learn pickles is close to its size in memory.
+
+Downloads run on worker threads; every ``model_fn`` and every prediction runs on one model
+thread of the cache (:func:`~sagebox.serving.batching.model_thread`), so that torch models
+share one OpenMP team and the event loop never waits on a model.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.errors import InputDataError, NotFoundError
+from sagebox.serving.batching import model_thread
 from sagebox.serving.pipeline import HookModel
 
 __all__ = ["ModelCache"]
@@ -30,6 +35,7 @@ class ModelCache:
     Example:
         >>> cache = ModelCache(session, "models/mme", Path("/tmp/mme"), budget_bytes=256 << 20)
         >>> model = await cache.get("reviews-v2.tar.gz")
+        >>> body, kind = await cache.invoke(model, b'["love it"]', "application/json", "*/*")
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class ModelCache:
         self._models: OrderedDict[str, tuple[HookModel, int]] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._mutex = threading.Lock()
+        self._thread = model_thread()
         self.loads = self.hits = self.evictions = 0
 
     @property
@@ -73,11 +80,20 @@ class ModelCache:
             if entry is not None:
                 self.hits += 1
                 return entry[0]
-            model, size = await asyncio.to_thread(self._load, target)
+            model_dir, size = await asyncio.to_thread(self._fetch, target)
+            loop = asyncio.get_running_loop()
+            model = await loop.run_in_executor(self._thread, HookModel.from_dir, model_dir, target)
             self._make_room(size, target)
             self._models[target] = (model, size)
             self.loads += 1
             return model
+
+    async def invoke(
+        self, model: HookModel, body: bytes, content_type: str, accept: str
+    ) -> tuple[bytes, str]:
+        """``model.invoke`` on the cache's model thread (where its ``model_fn`` ran)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, model.invoke, body, content_type, accept)
 
     def stats(self) -> dict[str, Any]:
         """Loaded models (least recently used first), counters and memory use."""
@@ -105,19 +121,19 @@ class ModelCache:
             self.evictions += 1
             shutil.rmtree(self._dir_for(name), ignore_errors=True)
 
-    def _load(self, target: str) -> tuple[HookModel, int]:
+    def _fetch(self, target: str) -> tuple[Path, int]:
+        """Download and unpack ``target``; its directory and size on disk."""
         from sagebox.models.package import unpack_model
 
         key = self._resolve(target)
         workdir = self._dir_for(target)
-        with self._mutex:  # one download at a time keeps peak disk and memory use bounded
+        with self._mutex:  # one download at a time keeps peak disk use bounded
             shutil.rmtree(workdir, ignore_errors=True)
             archive = self.session.storage.download(key, workdir / "model.tar.gz")
             model_dir = unpack_model(archive, workdir / "model")
             archive.unlink()
-            model = HookModel.from_dir(model_dir, name=target)
         size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
-        return model, size
+        return model_dir, size
 
     def _resolve(self, target: str) -> str:
         parts = Path(target).parts

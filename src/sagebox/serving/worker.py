@@ -174,7 +174,7 @@ class WorkerApp:
                         hint="set the X-Sagebox-Target-Model header (--target-model)",
                     )
                 model = await self.cache.get(target.decode("utf-8", "replace"))
-                payload, kind = model.invoke(request.body, content_type, accept)
+                payload, kind = await self.cache.invoke(model, request.body, content_type, accept)
             else:
                 assert self.batcher is not None
                 data = self.model.decode(request.body, content_type)
