@@ -24,9 +24,10 @@ __all__ = ["Batcher", "model_thread"]
 
 
 def model_thread() -> ThreadPoolExecutor:
-    """A one-thread executor for every torch call of a batched model, its loading included.
+    """A one-thread executor for every call into a served model, its loading included.
 
-    torch's OpenMP runtime (libgomp) gives each calling thread its own team of worker
+    Used by batched and multi-model workers, whose event loop must not run the model. torch's
+    OpenMP runtime (libgomp) gives each calling thread its own team of worker
     threads, and once a process has more OpenMP threads than CPUs it stops letting idle
     workers spin between operations: each operation then pays to wake them. Loading on the
     main thread and predicting on another thus makes two teams and slows every batch (by
