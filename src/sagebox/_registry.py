@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from sagebox._extras import extra_for
 from sagebox.errors import ConfigError
 
 T = TypeVar("T")
@@ -60,13 +61,8 @@ class Registry(Generic[T]):
         except ImportError as exc:
             raise ConfigError(
                 f"the {self.kind} {name!r} needs a package that is not installed ({exc.name})",
-                hint=f"install it, e.g. pip install 'sagebox[{_extra_for(exc.name)}]'",
+                hint=f"install it, e.g. pip install 'sagebox[{extra_for(exc.name)}]'",
             ) from exc
         impl: Callable[..., T] = getattr(module, attr)
         self._loaded[name] = impl
         return impl
-
-
-def _extra_for(module: str | None) -> str:
-    extras = {"s3fs": "s3", "psycopg": "postgres", "redis": "redis", "ray": "ray"}
-    return extras.get((module or "").split(".")[0], "all")

