@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, JobStatus
-from sagebox.errors import JobError
+from sagebox.backends.metadata.base import ArtifactRecord
 from sagebox.jobs import JobClient
 from sagebox.jobs.context import file_sha256
 from sagebox.session import Session
@@ -142,8 +141,7 @@ def run_demo(
 
     jobs = JobClient(session)
     on_step(next(steps))
-    crawler = _run_job(
-        jobs,
+    crawler = jobs.run(
         "crawler",
         {"uri": session.storage.url(DEMO_PREFIX), "database": DEMO_DATABASE},
         {},
@@ -154,8 +152,7 @@ def run_demo(
     if feature_store:
         from sagebox.features import _demo as fs_demo
 
-        prepare = _run_job(
-            jobs,
+        prepare = jobs.run(
             "review-features",
             fs_demo.engineer_parameters(result.raw_table, {"run_id": run_id}, seed),
             {"raw": raw_uri},
@@ -163,8 +160,7 @@ def run_demo(
         result.feature_group = fs_demo.DEMO_FEATURE_GROUP
         channels = fs_demo.training_channels(session, prepare, run_id)
     else:
-        prepare = _run_job(
-            jobs,
+        prepare = jobs.run(
             "prepare-reviews",
             {
                 "seed": seed,
@@ -176,15 +172,14 @@ def run_demo(
         )
         channels = {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]}
     on_step(next(steps))
-    train = _run_job(
-        jobs,
+    train = jobs.run(
         "training",
         {"algorithm": algorithm, "hyperparameters": dict(hyperparameters or {})},
         channels,
     )
     on_step(next(steps))
-    evaluation = _run_job(
-        jobs, "evaluation", {}, {"model": train.outputs["model"], "test": prepare.outputs["test"]}
+    evaluation = jobs.run(
+        "evaluation", {}, {"model": train.outputs["model"], "test": prepare.outputs["test"]}
     )
     result.jobs = {
         "crawl": crawler.name,
@@ -278,18 +273,6 @@ def _store_raw(session: Session, raw: Any, prefix: str) -> str:
             )
         )
     return storage.url(prefix)
-
-
-def _run_job(
-    jobs: JobClient, kind: str, parameters: dict[str, Any], inputs: dict[str, str]
-) -> JobRecord:
-    job = jobs.wait(jobs.submit(kind, parameters=parameters, inputs=inputs).name)
-    if job.status is not JobStatus.COMPLETED:
-        raise JobError(
-            f"{kind} job {job.name} ended {job.status.value}: {job.failure_reason}",
-            hint=f"read its log: sagebox jobs logs {job.name}",
-        )
-    return job
 
 
 def _free_port() -> int:

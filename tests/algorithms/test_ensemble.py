@@ -11,7 +11,7 @@ from sagebox.algorithms import get_algorithm
 from sagebox.algorithms.base import FitContext
 from sagebox.algorithms.ensemble import EnsembleClassifier
 from sagebox.errors import InputDataError
-from tests.algorithms.test_conformance import LABELS, TEXTS
+from sagebox.testing.algorithms import LABELS, TEXTS
 
 
 def _ensemble(members: str, **extra: str) -> EnsembleClassifier:

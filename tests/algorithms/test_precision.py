@@ -74,7 +74,7 @@ def test_bfloat16_logits_are_float32_and_close_to_float32(tiny_encoder: Path) ->
 
 def test_bfloat16_training_runs_and_keeps_float32_weights(tiny_encoder: Path) -> None:
     from sagebox.algorithms.base import FitContext
-    from tests.algorithms.test_conformance import LABELS, TEXTS
+    from sagebox.testing.algorithms import LABELS, TEXTS
 
     clf = TextTransformerClassifier.from_hyperparameters(
         {

@@ -246,9 +246,9 @@ def _run_job(
     params: dict[str, Any], data: Path, model: str | None, out: Path
 ) -> tuple[str, dict[str, Path]]:
     """Upload inputs, run a ``clarify`` job, copy its outputs to ``out``; return name and paths."""
-    from sagebox.backends.metadata.base import ArtifactRecord, JobStatus
-    from sagebox.errors import JobError
+    from sagebox.backends.metadata.base import ArtifactRecord
     from sagebox.jobs import JobClient
+    from sagebox.jobs.client import new_job_name
     from sagebox.jobs.context import file_sha256
     from sagebox.session import Session
 
@@ -278,16 +278,10 @@ def _run_job(
             )
         else:
             inputs["model"] = session.metadata.get_model(model).artifact_uri
-    jobs = JobClient(session)
-    job = jobs.submit("clarify", parameters=params, inputs=inputs)
+    name = new_job_name("clarify")
     with progress() as prog:
-        prog.add_task(f"clarify job {job.name}", total=None)
-        job = jobs.wait(job.name)
-    if job.status is not JobStatus.COMPLETED:
-        raise JobError(
-            f"clarify job {job.name} ended {job.status.value}: {job.failure_reason}",
-            hint=f"read its log: sagebox jobs logs {job.name}",
-        )
+        prog.add_task(f"clarify job {name}", total=None)
+        job = JobClient(session).run("clarify", parameters=params, inputs=inputs, name=name)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, uri in job.outputs.items():

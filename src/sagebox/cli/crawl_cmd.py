@@ -33,8 +33,7 @@ def crawl(
     Example: ``sagebox crawl raw/reviews/ --database reviews``
     """
     from sagebox.catalog.crawler import Crawler
-    from sagebox.errors import JobError
-    from sagebox.jobs import JobClient, JobStatus
+    from sagebox.jobs import JobClient
     from sagebox.lake import locate
     from sagebox.session import Session
 
@@ -51,14 +50,8 @@ def crawl(
         "sample_files": sample_files,
         "table_prefix": table_prefix,
     }
-    jobs = JobClient(session)
     with console.status(f"crawling {parameters['uri']}"):
-        job = jobs.wait(jobs.submit("crawler", parameters=parameters).name)
-    if job.status is not JobStatus.COMPLETED:
-        raise JobError(
-            f"crawler job {job.name} ended {job.status.value}: {job.failure_reason}",
-            hint=f"read its log: sagebox jobs logs {job.name}",
-        )
+        job = JobClient(session).run("crawler", parameters=parameters)
     summary = json.loads(session.storage.read_bytes(session.key_for(job.outputs["summary"])))
     summary["job"] = job.name
     if json_output:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
@@ -45,6 +45,8 @@ class JobClient:
         <JobStatus.COMPLETED: 'Completed'>
         >>> jobs.logs(job.name)
         'job command-... started\\nhello\\n...'
+        >>> jobs.run("command", parameters={"argv": ["echo", "hi"]}).status  # or JobError
+        <JobStatus.COMPLETED: 'Completed'>
     """
 
     def __init__(self, session: Session | None = None) -> None:
@@ -108,6 +110,78 @@ class JobClient:
             )
             raise
         return metadata.update_job(job.name, handle=handle)
+
+    def run(
+        self,
+        kind: str,
+        parameters: dict[str, Any] | None = None,
+        inputs: dict[str, str] | None = None,
+        name: str | None = None,
+        max_runtime_seconds: float | None = None,
+        max_retries: int = 0,
+        *,
+        follow: bool = False,
+        out: TextIO | None = None,
+    ) -> JobRecord:
+        """Submit a job, wait for it to end and return its record; raise unless it completed.
+
+        The arguments before ``follow`` are those of :meth:`submit`.
+
+        Args:
+            kind: the job kind (``training``, ``command``, ...).
+            parameters: the kind's parameters.
+            inputs: input channels (lake keys or URIs).
+            name: the job name (default: ``<kind>-<timestamp>-<random>``).
+            max_runtime_seconds: fail the job (MaxRuntimeExceeded) after this long.
+            max_retries: restarts of a killed job process at most.
+            follow: write the job's log to ``out`` as it is written.
+            out: where ``follow`` writes (default: ``sys.stdout`` at call time).
+
+        Raises:
+            ConfigError: if ``kind`` is unknown.
+            AlreadyExistsError: if ``name`` is taken.
+            InputDataError: if a limit is out of range.
+            JobError: if the job ended Failed or Stopped (naming the job and how to read its
+                log).
+        """
+        job = self.submit(
+            kind,
+            parameters=parameters,
+            inputs=inputs,
+            name=name,
+            max_runtime_seconds=max_runtime_seconds,
+            max_retries=max_retries,
+        )
+        return self.wait_completed(job.name, follow=follow, out=out)
+
+    def wait_completed(
+        self, name: str, *, follow: bool = False, out: TextIO | None = None
+    ) -> JobRecord:
+        """Wait for a submitted job (optionally streaming its log); raise unless it completed.
+
+        The second half of :meth:`run`, for a job submitted earlier (``fit(wait=False)``).
+
+        Args:
+            name: the job.
+            follow: write the job's log to ``out`` as it is written.
+            out: where ``follow`` writes (default: ``sys.stdout`` at call time).
+
+        Raises:
+            NotFoundError: if there is no such job.
+            JobError: if the job ended Failed or Stopped.
+        """
+        if follow:
+            stream = out or sys.stdout
+            for chunk in self.follow(name):
+                stream.write(chunk)
+                stream.flush()
+        job = self.wait(name)
+        if job.status is not JobStatus.COMPLETED:
+            raise JobError(
+                f"{job.kind} job {name} ended {job.status.value}: {job.failure_reason}",
+                hint=f"read its log: sagebox jobs logs {name}",
+            )
+        return job
 
     def _start_runner(self, name: str) -> str:
         env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}

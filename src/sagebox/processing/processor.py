@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from sagebox.backends.metadata.base import JobRecord, JobStatus
-from sagebox.errors import InputDataError, JobError
+from sagebox.backends.metadata.base import JobRecord
+from sagebox.errors import InputDataError
 from sagebox.processing.spec import ProcessingInput, ProcessingOutput, complete
 from sagebox.session import Session
 
@@ -128,20 +128,7 @@ class Processor:
         """Wait for the latest job (printing its log); raise unless it completed."""
         from sagebox.jobs.client import JobClient
 
-        name = self._require_job()
-        jobs = JobClient(self.session)
-        if logs:
-            stream = out or sys.stdout
-            for chunk in jobs.follow(name):
-                stream.write(chunk)
-                stream.flush()
-        job = jobs.wait(name)
-        if job.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"processing job {name} ended {job.status.value}: {job.failure_reason}",
-                hint=f"read its log: sagebox jobs logs {name}",
-            )
-        return job
+        return JobClient(self.session).wait_completed(self._require_job(), follow=logs, out=out)
 
     @property
     def latest_job(self) -> JobRecord | None:

@@ -17,14 +17,13 @@ Example:
 from __future__ import annotations
 
 import re
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
-from sagebox.errors import InputDataError, JobError
+from sagebox.backends.metadata.base import JobRecord, MetricPoint
+from sagebox.errors import InputDataError
 from sagebox.session import Session
 from sagebox.training.spec import TrainingSpec
 
@@ -170,20 +169,7 @@ class Estimator:
         """Wait for the latest job, optionally streaming its log; raise unless it completed."""
         from sagebox.jobs.client import JobClient
 
-        name = self._require_job()
-        jobs = JobClient(self.session)
-        if logs:
-            stream = out or sys.stdout
-            for chunk in jobs.follow(name):
-                stream.write(chunk)
-                stream.flush()
-        job = jobs.wait(name)
-        if job.status is not JobStatus.COMPLETED:
-            raise JobError(
-                f"training job {name} ended {job.status.value}: {job.failure_reason}",
-                hint=f"read its log: sagebox jobs logs {name}",
-            )
-        return job
+        return JobClient(self.session).wait_completed(self._require_job(), follow=logs, out=out)
 
     def resume(self, wait: bool = True, logs: bool = True) -> JobRecord:
         """Start a new job that continues the latest one from its checkpoints."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sagebox.backends.kv import OnlineStore, open_online_store
 from tests.fixtures.redis import redis_server, redis_url  # noqa: F401
 
 BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.integration)]
@@ -19,11 +17,3 @@ def online_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'online.db'}"
     return str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture()
-def online(online_uri: str) -> Iterator[OnlineStore]:
-    """An opened online store."""
-    opened = open_online_store(online_uri)
-    yield opened
-    opened.close()

@@ -2,8 +2,9 @@
 
 Tasks are started detached (``start_new_session``), so they outlive the CLI that submitted them;
 the handle is ``"local:<pid>"``. Stopping sends SIGTERM to the whole process group, then SIGKILL
-after a grace period. Concurrency is limited by the job layer (``Settings.max_workers``), not
-here, because tasks survive the submitting process.
+after a grace period unless every process of the group has ended by then. Concurrency is
+limited by the job layer (``Settings.max_workers``), not here, because tasks survive the
+submitting process.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class LocalCompute(ComputeBackend):
             return
         deadline = time.monotonic() + grace_seconds
         while time.monotonic() < deadline:
-            if self.state(handle) is TaskState.EXITED:
+            # the task, and every process it started that is still in its group
+            if self.state(handle) is TaskState.EXITED and not _group_running(pid):
                 return
             time.sleep(_POLL_SECONDS)
         _signal_group(pid, signal.SIGKILL)
@@ -105,6 +107,29 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group runs (zombies, ended but not yet reaped, do not)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # killpg also finds zombies: look for a member that is not one
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            return True
+    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
