@@ -1,0 +1,1 @@
+"""Conformance suites for third-party backends and algorithms (pytest test classes)."""
