@@ -9,15 +9,14 @@ from sagebox.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from sagebox.backends.compute import ComputeBackend
-    from sagebox.backends.metadata import MetadataStore
+    from sagebox.backends.metadata import CatalogStore, MetadataStore
     from sagebox.backends.storage import ObjectStore
-    from sagebox.catalog import CatalogStore
 
 __all__ = ["Session"]
 
 
 class Session:
-    """Settings plus the storage, metadata and compute backends they name, and the catalog.
+    """Settings plus the storage, metadata, catalog and compute backends they name.
 
     Backends are opened on first use, so creating a session is cheap.
 
@@ -48,7 +47,7 @@ class Session:
     @cached_property
     def catalog(self) -> CatalogStore:
         """The data catalog, kept in the metadata database (``settings.metadata_uri``)."""
-        from sagebox.catalog import open_catalog_store
+        from sagebox.backends.metadata import open_catalog_store
 
         return open_catalog_store(self.settings.metadata_uri)
 

@@ -1,5 +1,10 @@
 """The data catalog (the Glue Data Catalog equivalent) and its crawler.
 
+The catalog's interface and record types belong to the metadata backends
+(:mod:`sagebox.backends.metadata.catalog`, whose SQL store keeps them in the metadata
+database); they are re-exported here. ``Session().catalog`` is the catalog of the session's
+metadata database.
+
 Example:
     >>> from sagebox.catalog import Column, Database, Table, open_catalog_store
     >>> catalog = open_catalog_store("sqlite:///:memory:")
@@ -13,8 +18,8 @@ Example:
 
 from __future__ import annotations
 
-from sagebox._registry import Registry
-from sagebox.catalog.base import (
+from sagebox.backends.metadata import (
+    CATALOG_STORES,
     FORMATS,
     CatalogStore,
     Column,
@@ -22,9 +27,9 @@ from sagebox.catalog.base import (
     Partition,
     Table,
     check_name,
+    open_catalog_store,
     split_table_name,
 )
-from sagebox.errors import ConfigError
 
 __all__ = [
     "CATALOG_STORES",
@@ -38,25 +43,3 @@ __all__ = [
     "open_catalog_store",
     "split_table_name",
 ]
-
-CATALOG_STORES: Registry[CatalogStore] = Registry("catalog store URI scheme")
-"""Metadata URI scheme → catalog store class; third parties may register more."""
-
-for _scheme in ("sqlite", "postgresql", "postgres"):
-    CATALOG_STORES.register(_scheme, "sagebox.catalog.sql_store:SqlCatalogStore")
-
-
-def open_catalog_store(uri: str) -> CatalogStore:
-    """Open the catalog kept in the metadata database at ``uri`` (migrating it if needed).
-
-    Raises:
-        ConfigError: unknown scheme or malformed URI.
-        ServiceUnavailableError: the database cannot be reached.
-    """
-    scheme, sep, _ = uri.partition("://")
-    if not sep:
-        raise ConfigError(
-            f"the metadata URI {uri!r} has no scheme",
-            hint=f"start it with one of: {', '.join(f'{n}://' for n in CATALOG_STORES.names())}",
-        )
-    return CATALOG_STORES.get(scheme.split("+", 1)[0].lower())(uri)

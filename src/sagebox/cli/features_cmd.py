@@ -201,7 +201,7 @@ def search(
     json_output: bool = JsonOption,
 ) -> None:
     """Find feature groups by name, description, tag or feature name."""
-    from sagebox.features.registry import SEARCH_FIELDS
+    from sagebox.backends.metadata import SEARCH_FIELDS
 
     records = _store().search(text, tuple(field) or SEARCH_FIELDS)
     if json_output:

@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sagebox.backends.metadata import FeatureGroupRecord
     from sagebox.features.definitions import (
         CollectionType,
         FeatureDefinition,
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from sagebox.features.ingest import IngestResult
     from sagebox.features.pit import point_in_time_join
     from sagebox.features.query import FeatureGroupQuery
-    from sagebox.features.registry import FeatureGroupRecord
     from sagebox.features.store import FeatureStore
 
 __all__ = [
@@ -53,7 +53,7 @@ _LAZY = {
     "IngestResult": "sagebox.features.ingest",
     "point_in_time_join": "sagebox.features.pit",
     "FeatureGroupQuery": "sagebox.features.query",
-    "FeatureGroupRecord": "sagebox.features.registry",
+    "FeatureGroupRecord": "sagebox.backends.metadata",
     "FeatureStore": "sagebox.features.store",
 }
 

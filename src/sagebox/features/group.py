@@ -9,9 +9,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from sagebox.backends.metadata import FeatureGroupRecord, check_group_name
 from sagebox.errors import InputDataError, NotFoundError
 from sagebox.features.definitions import FeatureDefinition, load_feature_definitions
-from sagebox.features.registry import FeatureGroupRecord, check_group_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sagebox.backends.kv.base import OnlineStore
+    from sagebox.backends.metadata import FeatureGroupStore
     from sagebox.features.ingest import IngestResult
     from sagebox.features.query import FeatureGroupQuery
-    from sagebox.features.registry import FeatureGroupStore
     from sagebox.session import Session
 
 __all__ = ["DELETION_MODES", "FeatureGroup", "parse_ttl"]
@@ -93,7 +93,7 @@ class FeatureGroup:
 
     @cached_property
     def _registry(self) -> FeatureGroupStore:
-        from sagebox.features.registry import open_feature_group_store
+        from sagebox.backends.metadata import open_feature_group_store
 
         return open_feature_group_store(self.session.settings.metadata_uri)
 

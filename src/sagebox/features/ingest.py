@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sagebox.backends.kv.base import OnlineStore
+    from sagebox.backends.metadata import FeatureGroupRecord
     from sagebox.features.records import ValidBatch
-    from sagebox.features.registry import FeatureGroupRecord
     from sagebox.session import Session
 
 __all__ = ["IngestResult", "ingest_frame", "online_records"]

@@ -23,8 +23,8 @@ from sagebox.errors import AlreadyExistsError, NotFoundError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from sagebox.backends.metadata import FeatureGroupRecord
     from sagebox.features.records import ValidBatch
-    from sagebox.features.registry import FeatureGroupRecord
     from sagebox.session import Session
 
 __all__ = [

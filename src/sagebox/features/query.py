@@ -15,7 +15,7 @@ from sagebox.errors import InputDataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sagebox.features.registry import FeatureGroupRecord
+    from sagebox.backends.metadata import FeatureGroupRecord
     from sagebox.session import Session
     from sagebox.sql import QueryResult
 

@@ -6,14 +6,14 @@ import builtins
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from sagebox.backends.metadata import SEARCH_FIELDS
 from sagebox.errors import InputDataError
-from sagebox.features.registry import SEARCH_FIELDS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sagebox.backends.metadata import FeatureGroupRecord, FeatureGroupStore
     from sagebox.features.group import FeatureGroup
-    from sagebox.features.registry import FeatureGroupRecord, FeatureGroupStore
     from sagebox.session import Session
 
 __all__ = ["FeatureStore"]
@@ -38,7 +38,7 @@ class FeatureStore:
 
     @cached_property
     def _registry(self) -> FeatureGroupStore:
-        from sagebox.features.registry import open_feature_group_store
+        from sagebox.backends.metadata import open_feature_group_store
 
         return open_feature_group_store(self.session.settings.metadata_uri)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagebox.backends.storage import normalize_key
-from sagebox.lake._hive import is_hidden
+from sagebox.backends.storage.hive import is_hidden
 from sagebox.lake._state import visible
 
 if TYPE_CHECKING:

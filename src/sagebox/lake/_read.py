@@ -11,10 +11,10 @@ from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
+from sagebox.backends.storage.hive import partition_values
 from sagebox.errors import InputDataError
 from sagebox.lake._csv import BadLine, read_delimited
 from sagebox.lake._formats import FileFormat, format_of
-from sagebox.lake._hive import partition_values
 from sagebox.lake._location import Location, locate
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from sagebox.backends.storage.hive import is_hidden, partition_dir, partition_values
 from sagebox.errors import InputDataError
 from sagebox.lake._formats import format_of
-from sagebox.lake._hive import is_hidden, partition_dir, partition_values
 from sagebox.lake._location import Location, locate
 from sagebox.lake._state import Transaction, visible
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sagebox.backends.metadata import QueryHistory, QueryRecord
 from sagebox.sql.athena import QueryResult, SqlEngine, SqlError
 from sagebox.sql.engine import lake_path, query
-from sagebox.sql.history import QueryHistory, QueryRecord
 
 if TYPE_CHECKING:
     import pandas as pd

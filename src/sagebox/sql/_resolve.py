@@ -17,7 +17,7 @@ from sagebox.errors import InputDataError, NotFoundError
 if TYPE_CHECKING:
     import duckdb
 
-    from sagebox.catalog.base import Table
+    from sagebox.backends.metadata import Table
     from sagebox.lake import LakeFile
     from sagebox.session import Session
 

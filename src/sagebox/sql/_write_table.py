@@ -5,10 +5,10 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from sagebox.catalog.base import Column, Partition, Table, check_name
+from sagebox.backends.metadata import Column, Partition, Table, check_name
+from sagebox.backends.storage.hive import partition_dir
 from sagebox.catalog.types import from_arrow
 from sagebox.errors import AlreadyExistsError, InputDataError, NotFoundError
-from sagebox.lake._hive import partition_dir
 
 if TYPE_CHECKING:
     import pyarrow as pa

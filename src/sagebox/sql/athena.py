@@ -9,19 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sagebox.backends.metadata import QueryRecord
 from sagebox.errors import InputDataError, NotFoundError, SageboxError
 from sagebox.sql._ctas import Ctas, parse_ctas
 from sagebox.sql._resolve import create_view, quote_identifier, resolve_refs, table_refs
-from sagebox.sql.history import QueryRecord
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
     import pyarrow as pa
 
-    from sagebox.catalog.base import Table
+    from sagebox.backends.metadata import QueryHistory, Table
     from sagebox.session import Session
-    from sagebox.sql.history import QueryHistory
 
 __all__ = ["QueryResult", "SqlEngine", "SqlError"]
 
@@ -113,9 +112,9 @@ class SqlEngine:
     def history(self) -> QueryHistory:
         """The query history in the metadata database."""
         if self._history is None:
-            from sagebox.sql.history import SqlQueryHistory
+            from sagebox.backends.metadata import open_query_history
 
-            self._history = SqlQueryHistory(self.session.settings.metadata_uri)
+            self._history = open_query_history(self.session.settings.metadata_uri)
         return self._history
 
     def execute(self, sql: str, *, database: str | None = None) -> QueryResult:

@@ -24,6 +24,11 @@ The fixtures each suite needs:
   :class:`~sagebox.backends.compute.ComputeBackend` (each call a new client of the same backend).
 - :class:`AlgorithmSuite`: ``algorithm``, an unfitted
   :class:`~sagebox.algorithms.TextClassifier` registered under its ``name``.
+- :class:`MetadataStoreSuite`: ``open_metadata``; :class:`FeatureGroupStoreSuite`:
+  ``open_feature_groups``; :class:`CatalogStoreSuite`: ``open_catalog``;
+  :class:`QueryHistorySuite`: ``open_query_history`` — each a function opening a new connection
+  to one empty store of that kind (see :mod:`sagebox.testing.metadata` and
+  :mod:`sagebox.testing.catalog`).
 
 Parametrize the fixture (``@pytest.fixture(params=[...])``) to run a suite on several
 configurations. Importing this package imports pytest; ``import sagebox`` does not import it.
@@ -36,14 +41,27 @@ import pytest
 # Before the suites are imported, so that pytest shows the values in a failed ``assert``.
 pytest.register_assert_rewrite(
     "sagebox.testing.algorithms",
+    "sagebox.testing.catalog",
     "sagebox.testing.compute",
+    "sagebox.testing.metadata",
     "sagebox.testing.online",
     "sagebox.testing.storage",
 )
 
 from sagebox.testing.algorithms import AlgorithmSuite  # noqa: E402
+from sagebox.testing.catalog import CatalogStoreSuite, QueryHistorySuite  # noqa: E402
 from sagebox.testing.compute import ComputeBackendSuite  # noqa: E402
+from sagebox.testing.metadata import FeatureGroupStoreSuite, MetadataStoreSuite  # noqa: E402
 from sagebox.testing.online import OnlineStoreSuite  # noqa: E402
 from sagebox.testing.storage import ObjectStoreSuite  # noqa: E402
 
-__all__ = ["AlgorithmSuite", "ComputeBackendSuite", "ObjectStoreSuite", "OnlineStoreSuite"]
+__all__ = [
+    "AlgorithmSuite",
+    "CatalogStoreSuite",
+    "ComputeBackendSuite",
+    "FeatureGroupStoreSuite",
+    "MetadataStoreSuite",
+    "ObjectStoreSuite",
+    "OnlineStoreSuite",
+    "QueryHistorySuite",
+]

@@ -1,4 +1,9 @@
-"""Conformance suite of the metadata store, run over SQLite and a real PostgreSQL server."""
+"""The metadata store on SQLite and a real PostgreSQL server: the shipped suite, then SQL specifics.
+
+The contract's checks live in :mod:`sagebox.testing.metadata`; this file runs them on the SQL
+store and adds what only a SQL database has: migrations, several processes, SQLite files and
+PostgreSQL URLs.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from sagebox.backends.metadata import (
-    ArtifactRecord,
-    EndpointRecord,
-    JobRecord,
-    JobStatus,
-    MetadataStore,
-    ModelRecord,
-    open_metadata_store,
-)
-from sagebox.backends.metadata._engine import parse_url
+from sagebox.backends.metadata import JobRecord, JobStatus, MetadataStore, open_metadata_store
+from sagebox.backends.metadata._database import parse_url
 from sagebox.backends.metadata._migrate import HEAD_REVISION
-from sagebox.errors import (
-    AlreadyExistsError,
-    ConfigError,
-    NotFoundError,
-    ServiceUnavailableError,
-)
+from sagebox.errors import ConfigError, ServiceUnavailableError
+from sagebox.testing.metadata import MetadataStoreSuite, OpenMetadata
 from tests.conftest import free_port
 
 
@@ -36,175 +28,12 @@ def _job(name: str, kind: str = "training", **fields: object) -> JobRecord:
     return JobRecord(name=name, kind=kind, **fields)  # type: ignore[arg-type]
 
 
-def _assert_utc(value: datetime | None) -> None:
-    assert value is not None and value.tzinfo is not None
-    assert value.utcoffset() == timedelta(0)
+class TestSqlMetadataStore(MetadataStoreSuite):
+    """The shipped suite (:mod:`sagebox.testing.metadata`) on SQLite and PostgreSQL."""
 
-
-# jobs
-def test_create_and_get_job_roundtrip_every_field(store: MetadataStore) -> None:
-    started = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
-    job = _job(
-        "train-1",
-        parameters={"epochs": 3, "lr": 0.01, "layers": [64, 32], "opts": {"seed": 7}},
-        inputs={"train": "file:///lake/train.parquet"},
-        outputs={"model": "file:///lake/model.tar.gz"},
-        metrics={"loss": 0.5},
-        log_uri="file:///jobs/train-1/log.txt",
-        handle="4242",
-        started_at=started,
-    )
-    created = store.create_job(job)
-    _assert_utc(created.created_at)
-    assert abs(datetime.now(UTC) - created.created_at) < timedelta(minutes=1)  # type: ignore[operator]
-    fetched = store.get_job("train-1")
-    assert fetched == created
-    assert fetched.parameters == job.parameters and fetched.metrics == {"loss": 0.5}
-    assert fetched.status is JobStatus.PENDING
-    assert fetched.started_at == started
-    _assert_utc(fetched.started_at)
-
-
-def test_duplicate_job_name_raises_and_store_stays_usable(store: MetadataStore) -> None:
-    store.create_job(_job("dup"))
-    with pytest.raises(AlreadyExistsError, match="'dup'") as info:
-        store.create_job(_job("dup", kind="processing"))
-    assert "sagebox jobs list" in (info.value.hint or "")
-    assert store.get_job("dup").kind == "training"
-    store.create_job(_job("other"))
-
-
-def test_missing_job_raises_not_found_with_hint(store: MetadataStore) -> None:
-    with pytest.raises(NotFoundError, match="'nope'") as info:
-        store.get_job("nope")
-    assert "sagebox jobs list" in (info.value.hint or "")
-    with pytest.raises(NotFoundError):
-        store.update_job("nope", status=JobStatus.FAILED)
-
-
-def test_update_job_sets_fields_and_merges_metrics(store: MetadataStore) -> None:
-    store.create_job(_job("t", metrics={"loss": 1.0}))
-    store.update_job("t", status=JobStatus.IN_PROGRESS, metrics={"loss": 0.7, "acc": 0.5})
-    ended = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
-    updated = store.update_job(
-        "t",
-        status="Failed",
-        metrics={"f1": 0.4},
-        failure_reason="OOM",
-        ended_at=ended,
-        outputs={"model": "file:///m"},
-    )
-    assert updated.metrics == {"loss": 0.7, "acc": 0.5, "f1": 0.4}
-    assert updated.status is JobStatus.FAILED and updated.failure_reason == "OOM"
-    assert updated.ended_at == ended
-    _assert_utc(updated.ended_at)
-    assert store.get_job("t") == updated
-
-
-@pytest.mark.parametrize("field", ["name", "created_at", "colour"])
-def test_update_job_rejects_fields_it_cannot_set(store: MetadataStore, field: str) -> None:
-    store.create_job(_job("t"))
-    with pytest.raises(TypeError, match=field):
-        store.update_job("t", **{field: "x"})
-
-
-def test_every_job_status_roundtrips(store: MetadataStore) -> None:
-    for status in JobStatus:
-        store.create_job(_job(f"job-{status.value}", status=status))
-        assert store.get_job(f"job-{status.value}").status is status
-        assert [j.name for j in store.list_jobs(status=status)] == [f"job-{status.value}"]
-
-
-def test_list_jobs_newest_first_with_filters_and_limit(store: MetadataStore) -> None:
-    base = datetime(2024, 1, 1, tzinfo=UTC)
-    for i, kind in enumerate(["training", "processing", "training", "transform"]):
-        store.create_job(_job(f"j{i}", kind=kind, created_at=base + timedelta(minutes=i)))
-    store.update_job("j2", status=JobStatus.COMPLETED)
-    assert [j.name for j in store.list_jobs()] == ["j3", "j2", "j1", "j0"]
-    assert [j.name for j in store.list_jobs(kind="training")] == ["j2", "j0"]
-    assert [j.name for j in store.list_jobs(status=JobStatus.PENDING, limit=2)] == ["j3", "j1"]
-    assert [j.name for j in store.list_jobs(kind="training", status=JobStatus.COMPLETED)] == ["j2"]
-    assert store.list_jobs(kind="tuning") == []
-    for job in store.list_jobs():
-        _assert_utc(job.created_at)
-
-
-def test_jobs_created_in_the_same_instant_list_newest_first(store: MetadataStore) -> None:
-    for i in range(5):
-        store.create_job(_job(f"fast-{i}"))
-    assert [j.name for j in store.list_jobs()] == [f"fast-{i}" for i in reversed(range(5))]
-
-
-# artifacts
-def test_artifacts_add_and_list_with_filters(store: MetadataStore) -> None:
-    big = 5 * 2**32  # sizes beyond 32 bits
-    first = store.add_artifact(
-        ArtifactRecord("file:///a", "dataset", "a" * 64, big, "job-1", {"rows": 10})
-    )
-    store.add_artifact(ArtifactRecord("file:///b", "model", "b" * 64, 20, "job-1"))
-    store.add_artifact(ArtifactRecord("file:///a", "dataset", "c" * 64, 30, "job-2"))
-    store.add_artifact(ArtifactRecord("file:///c", "report", "d" * 64, 40))
-    assert first.artifact_id is not None
-    _assert_utc(first.created_at)
-    everything = store.list_artifacts()
-    assert [a.sha256[0] for a in everything] == ["a", "b", "c", "d"]  # oldest first
-    assert everything[0] == first and everything[0].size == big
-    assert everything[0].properties == {"rows": 10}
-    assert [a.uri for a in store.list_artifacts(producer_job="job-1")] == ["file:///a", "file:///b"]
-    assert [a.producer_job for a in store.list_artifacts(uri="file:///a")] == ["job-1", "job-2"]
-    assert [a.size for a in store.list_artifacts(producer_job="job-2", uri="file:///a")] == [30]
-    assert store.list_artifacts(uri="file:///zzz") == []
-
-
-# models
-def test_models_crud(store: MetadataStore) -> None:
-    manifest = {"algorithm": "xgboost", "labels": [-1, 0, 1], "signature": {"input": "text"}}
-    created = store.create_model(ModelRecord("m1", "file:///m1.tar.gz", manifest, "train-1"))
-    store.create_model(ModelRecord("m2", "file:///m2.tar.gz"))
-    _assert_utc(created.created_at)
-    assert store.get_model("m1") == created and created.manifest == manifest
-    assert [m.name for m in store.list_models()] == ["m2", "m1"]
-    with pytest.raises(AlreadyExistsError, match="'m1'"):
-        store.create_model(ModelRecord("m1", "file:///other"))
-    store.delete_model("m1")
-    assert [m.name for m in store.list_models()] == ["m2"]
-    with pytest.raises(NotFoundError, match="'m1'") as info:
-        store.get_model("m1")
-    assert "sagebox models list" in (info.value.hint or "")
-    with pytest.raises(NotFoundError):
-        store.delete_model("m1")
-
-
-# endpoints
-def test_endpoints_put_creates_and_replaces(store: MetadataStore) -> None:
-    first = store.put_endpoint(EndpointRecord("ep", "m1", "Creating", config={"variants": 1}))
-    _assert_utc(first.created_at)
-    _assert_utc(first.updated_at)
-    replaced = store.put_endpoint(
-        EndpointRecord("ep", "m2", "InService", "http://127.0.0.1:8080", "123", {"variants": 2})
-    )
-    assert replaced.created_at == first.created_at
-    assert replaced.updated_at >= first.updated_at  # type: ignore[operator]
-    assert (replaced.model_name, replaced.status, replaced.url, replaced.handle) == (
-        "m2",
-        "InService",
-        "http://127.0.0.1:8080",
-        "123",
-    )
-    assert store.get_endpoint("ep") == replaced and replaced.config == {"variants": 2}
-    store.put_endpoint(EndpointRecord("ep2", "m1", "Creating"))
-    assert [e.name for e in store.list_endpoints()] == ["ep2", "ep"]
-
-
-def test_endpoints_delete_and_missing(store: MetadataStore) -> None:
-    store.put_endpoint(EndpointRecord("ep", "m1", "InService"))
-    store.delete_endpoint("ep")
-    assert store.list_endpoints() == []
-    with pytest.raises(NotFoundError, match="'ep'") as info:
-        store.get_endpoint("ep")
-    assert "sagebox endpoints list" in (info.value.hint or "")
-    with pytest.raises(NotFoundError):
-        store.delete_endpoint("ep")
+    @pytest.fixture()
+    def open_metadata(self, metadata_uri: str) -> OpenMetadata:
+        return lambda: open_metadata_store(metadata_uri)
 
 
 # migrations

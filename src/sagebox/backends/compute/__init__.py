@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sagebox._registry import Registry
+from sagebox._registry import BackendRegistry
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
 
 __all__ = ["ComputeBackend", "TaskSpec", "TaskState", "compute_backends", "open_compute"]
 
-compute_backends: Registry[ComputeBackend] = Registry("compute backend")
+compute_backends: BackendRegistry[ComputeBackend] = BackendRegistry(
+    "compute backend", group="sagebox.backends.compute", bare_names=True
+)
+"""Name or URI scheme → compute backend class (called with the URI); plugins add more."""
 compute_backends.register("local", "sagebox.backends.compute.local:LocalCompute")
 
 
@@ -17,5 +20,4 @@ def open_compute(uri: str = "local") -> ComputeBackend:
     Raises:
         ConfigError: if no backend is registered for the name or scheme.
     """
-    name = uri.split("://", 1)[0] if "://" in uri else uri
-    return compute_backends.get(name)(uri)
+    return compute_backends.open(uri)

@@ -9,14 +9,15 @@ Example:
 
 from __future__ import annotations
 
-from sagebox._registry import Registry
+from sagebox._registry import BackendRegistry
 from sagebox.backends.kv.base import OnlineRecord, OnlineStore
-from sagebox.errors import ConfigError
 
 __all__ = ["ONLINE_STORES", "OnlineRecord", "OnlineStore", "open_online_store"]
 
-ONLINE_STORES: Registry[OnlineStore] = Registry("online store URI scheme")
-"""URI scheme → online store class (called with the URI); third parties may register more."""
+ONLINE_STORES: BackendRegistry[OnlineStore] = BackendRegistry(
+    "online store", group="sagebox.backends.kv"
+)
+"""URI scheme → online store class (called with the URI); plugins add more (entry points)."""
 ONLINE_STORES.register("sqlite", "sagebox.backends.kv.sqlite:SqliteOnlineStore")
 ONLINE_STORES.register("redis", "sagebox.backends.kv.redis:RedisOnlineStore")
 ONLINE_STORES.register("rediss", "sagebox.backends.kv.redis:RedisOnlineStore")
@@ -33,10 +34,4 @@ def open_online_store(uri: str) -> OnlineStore:
         ConfigError: if the scheme is unknown or its package (redis) is not installed.
         ServiceUnavailableError: if a Redis server cannot be reached.
     """
-    scheme, sep, _ = uri.partition("://")
-    if not sep:
-        raise ConfigError(
-            f"the online store URI {uri!r} has no scheme",
-            hint=f"start it with one of: {', '.join(f'{n}://' for n in ONLINE_STORES.names())}",
-        )
-    return ONLINE_STORES.get(scheme.lower())(uri)
+    return ONLINE_STORES.open(uri)

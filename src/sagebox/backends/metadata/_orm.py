@@ -59,9 +59,13 @@ class Base(DeclarativeBase):
     }
 
 
-#: Modules of capabilities that keep tables in the metadata database (on :class:`Base`, in the
-#: same migration chain); :func:`load_models` imports them so that ``Base.metadata`` is whole.
-MODEL_MODULES = ("sagebox.catalog._orm", "sagebox.sql._orm", "sagebox.features._orm")
+#: Modules of the other stores that keep tables in the metadata database (on :class:`Base`, in
+#: the same migration chain); :func:`load_models` imports them so that ``Base.metadata`` is whole.
+MODEL_MODULES = (
+    "sagebox.backends.metadata._orm_catalog",
+    "sagebox.backends.metadata._orm_query_history",
+    "sagebox.backends.metadata._orm_feature_groups",
+)
 
 
 def load_models() -> None:

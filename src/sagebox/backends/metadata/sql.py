@@ -5,20 +5,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from sagebox.backends.metadata._engine import (
-    create_store_engine,
-    parse_url,
-    unavailable_error,
-)
-from sagebox.backends.metadata._migrate import upgrade_to_head
+from sagebox.backends.metadata._database import SqlDatabase
 from sagebox.backends.metadata._orm import (
     ArtifactRow,
     EndpointRow,
@@ -70,26 +65,12 @@ class SqlMetadataStore(MetadataStore):
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 5.0, busy_timeout: float = 30.0):
-        self._url = parse_url(url)
-        self._engine = create_store_engine(
-            self._url, connect_timeout=connect_timeout, busy_timeout=busy_timeout
-        )
-        writer = self._engine
-        if self._url.get_backend_name() == "sqlite":
-            writer = self._engine.execution_options(sqlite_begin="IMMEDIATE")
-        self._reader = sessionmaker(self._engine, expire_on_commit=False)
-        self._writer = sessionmaker(writer, expire_on_commit=False)
-        try:
-            with self._unavailable_as_error():
-                upgrade_to_head(self._engine, writer)
-        except BaseException:
-            self._engine.dispose()
-            raise
+        self._db = SqlDatabase(url, connect_timeout=connect_timeout, busy_timeout=busy_timeout)
 
     @property
     def url(self) -> str:
         """The database URL with its password masked, e.g. ``postgresql+psycopg://u:***@h/db``."""
-        return self._url.render_as_string(hide_password=True)
+        return self._db.masked_url
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -332,25 +313,11 @@ class SqlMetadataStore(MetadataStore):
         self._delete(EndpointRow, name, "endpoint")
 
     def close(self) -> None:
-        self._engine.dispose()
+        self._db.close()
 
     # helpers
-    @contextmanager
-    def _unavailable_as_error(self) -> Iterator[None]:
-        try:
-            yield
-        except IntegrityError:
-            raise
-        except DBAPIError as exc:
-            if _is_unavailable(exc):
-                raise unavailable_error(self._url, exc) from exc
-            raise
-
-    @contextmanager
-    def _session(self, write: bool = False) -> Iterator[Session]:
-        maker = self._writer if write else self._reader
-        with self._unavailable_as_error(), maker.begin() as session:
-            yield session
+    def _session(self, write: bool = False) -> AbstractContextManager[Session]:
+        return self._db.session(write=write)
 
     @contextmanager
     def _insert(self, row: JobRow | ModelRow, kind: str, name: str) -> Iterator[None]:
@@ -388,22 +355,6 @@ class SqlMetadataStore(MetadataStore):
             result = session.execute(delete(table).where(table.name == name))
             if getattr(result, "rowcount", 0) == 0:
                 raise _not_found(kind, name)
-
-
-_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "readonly", "disk i/o")
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    """Whether ``exc`` means "cannot reach or lock the database" rather than a bad statement."""
-    import sqlite3
-
-    if isinstance(exc.orig, sqlite3.OperationalError):
-        return any(word in str(exc.orig).lower() for word in _SQLITE_UNAVAILABLE)
-    try:
-        import psycopg
-    except ImportError:
-        return False
-    return isinstance(exc.orig, psycopg.OperationalError)
 
 
 def _json_safe(value: Any) -> Any:

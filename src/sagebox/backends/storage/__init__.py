@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from sagebox._registry import Registry
+from sagebox._registry import BackendRegistry
 from sagebox.backends.storage.base import ObjectInfo, ObjectStore
 from sagebox.errors import InputDataError
 
@@ -25,16 +25,10 @@ if TYPE_CHECKING:
 
 __all__ = ["STORES", "ObjectInfo", "ObjectStore", "normalize_key", "open_store", "open_store_for"]
 
-#: URI scheme → object-store class; third parties may register more.
-STORES: Registry[ObjectStore] = Registry("storage URI scheme")
+#: URI scheme → object-store class; plugins add more (entry-point group sagebox.backends.storage).
+STORES: BackendRegistry[ObjectStore] = BackendRegistry("storage", group="sagebox.backends.storage")
 STORES.register("file", "sagebox.backends.storage.local:LocalObjectStore")
 STORES.register("s3", "sagebox.backends.storage.s3:S3ObjectStore")
-
-
-def uri_scheme(uri: str) -> str:
-    """The lower-cased scheme of ``uri``; ``"file"`` for a bare path."""
-    scheme, sep, _ = uri.partition("://")
-    return scheme.lower() if sep else "file"
 
 
 def open_store(uri: str, settings: Settings | None = None) -> ObjectStore:
@@ -52,10 +46,9 @@ def open_store(uri: str, settings: Settings | None = None) -> ObjectStore:
         ConfigError: if the scheme is unknown (the message lists the known ones) or its
             package (e.g. s3fs) is not installed.
     """
-    scheme = uri_scheme(uri)
     if "://" not in uri:
         uri = "file://" + os.path.abspath(os.path.expanduser(uri))
-    return STORES.get(scheme)(uri, settings=settings)
+    return STORES.open(uri, settings=settings)
 
 
 def open_store_for(uri: str, settings: Settings | None = None) -> tuple[ObjectStore, str]:

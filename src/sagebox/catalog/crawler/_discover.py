@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sagebox.lake._hive import partition_values
+from sagebox.backends.storage.hive import partition_values
 
 if TYPE_CHECKING:
     from sagebox.backends.storage.base import ObjectInfo

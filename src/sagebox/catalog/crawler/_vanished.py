@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sagebox.catalog.base import Partition, Table
+from sagebox.backends.metadata import Partition, Table
 from sagebox.catalog.crawler.summary import TableChange
 
 if TYPE_CHECKING:
-    from sagebox.catalog.base import CatalogStore
+    from sagebox.backends.metadata import CatalogStore
     from sagebox.catalog.crawler.crawler import Crawler
 
 __all__ = ["vanished_partitions", "vanished_table"]

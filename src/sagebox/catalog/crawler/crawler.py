@@ -12,16 +12,16 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sagebox.catalog.base import Column, Database, Partition, Table, check_name
+from sagebox.backends.metadata import Column, Database, Partition, Table, check_name
+from sagebox.backends.storage.hive import partition_dir
 from sagebox.catalog.crawler._discover import Dataset, discover, unique_names
 from sagebox.catalog.crawler._infer import choose_format, infer_schema, merge_types, partition_type
 from sagebox.catalog.crawler._vanished import vanished_partitions, vanished_table
 from sagebox.catalog.crawler.summary import CrawlSummary, TableChange
 from sagebox.errors import InputDataError, NotFoundError, SageboxError
-from sagebox.lake._hive import partition_dir
 
 if TYPE_CHECKING:
-    from sagebox.catalog.base import CatalogStore
+    from sagebox.backends.metadata import CatalogStore
     from sagebox.lake import Location
     from sagebox.session import Session
 

@@ -7,6 +7,23 @@ is one Hive folder of a partitioned table (``product_category=Dresses/``).
 
 Names are case-insensitive and stored in lower case: letters, digits and ``_``, starting with
 a letter or ``_`` (as in Glue and Athena).
+
+The store's contract, which :mod:`sagebox.testing.catalog` checks:
+
+- every method that takes names accepts them in any case; an invalid name raises
+  :class:`~sagebox.errors.InputDataError` naming it;
+- a missing database or table raises :class:`~sagebox.errors.NotFoundError` whose hint suggests
+  close names (:meth:`CatalogStore.missing_table`, :meth:`CatalogStore.missing_database`); a
+  taken name raises :class:`~sagebox.errors.AlreadyExistsError`;
+- a table has a known ``format`` (:data:`FORMATS`), a location and unique column names, or it
+  is refused with ``InputDataError``; updating it keeps its name and ``created_at``;
+- partitions are keyed by their values (one per partition key): putting a partition with the
+  same values replaces it, deleting a table deletes its partitions, and deleting a database
+  that still has tables needs ``cascade``; data in the lake is never touched;
+- timestamps come back timezone-aware in UTC.
+
+Implementations: SQL (:class:`~sagebox.backends.metadata.sql_catalog.SqlCatalogStore`, tables
+``catalog_*`` of the metadata database).
 """
 
 from __future__ import annotations
@@ -171,7 +188,7 @@ class CatalogStore(abc.ABC):
     :class:`~sagebox.errors.NotFoundError` whose hint suggests close names.
 
     Example:
-        >>> from sagebox.catalog import open_catalog_store
+        >>> from sagebox.backends.metadata import open_catalog_store
         >>> catalog = open_catalog_store("sqlite:///:memory:")
         >>> catalog.create_database(Database("reviews")).name
         'reviews'

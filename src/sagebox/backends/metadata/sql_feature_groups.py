@@ -1,4 +1,4 @@
-"""The feature-group registry in the metadata database (SQLite or PostgreSQL)."""
+"""The feature-group store in the metadata database (SQLite or PostgreSQL), through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sagebox.backends.metadata._sessions import SqlDatabase
+from sagebox.backends.metadata._database import SqlDatabase
+from sagebox.backends.metadata._orm_feature_groups import FeatureGroupRow
+from sagebox.backends.metadata.feature_groups import (
+    FeatureDefinition,
+    FeatureGroupRecord,
+    FeatureGroupStore,
+)
 from sagebox.errors import AlreadyExistsError, InputDataError, NotFoundError
-from sagebox.features._orm import FeatureGroupRow
-from sagebox.features.definitions import FeatureDefinition
-from sagebox.features.registry import FeatureGroupRecord, FeatureGroupStore
 
 __all__ = ["SqlFeatureGroupStore"]
 
@@ -32,6 +35,9 @@ class SqlFeatureGroupStore(FeatureGroupStore):
 
     def __init__(self, url: str) -> None:
         self._db = SqlDatabase(url)
+
+    def __repr__(self) -> str:
+        return f"SqlFeatureGroupStore({self._db.masked_url!r})"
 
     def create(self, record: FeatureGroupRecord) -> FeatureGroupRecord:
         now = datetime.now(UTC)

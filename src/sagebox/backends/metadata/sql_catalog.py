@@ -9,9 +9,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sagebox.backends.metadata._sessions import SqlDatabase
-from sagebox.catalog._orm import DatabaseRow, PartitionRow, TableRow
-from sagebox.catalog.base import (
+from sagebox.backends.metadata._database import SqlDatabase
+from sagebox.backends.metadata._orm_catalog import DatabaseRow, PartitionRow, TableRow
+from sagebox.backends.metadata.catalog import (
     FORMATS,
     CatalogStore,
     Column,
@@ -20,14 +20,17 @@ from sagebox.catalog.base import (
     Table,
     check_name,
 )
+from sagebox.backends.storage.hive import partition_dir
 from sagebox.errors import AlreadyExistsError, InputDataError
-from sagebox.lake._hive import partition_dir
 
 __all__ = ["SqlCatalogStore"]
 
 
 class SqlCatalogStore(CatalogStore):
     """The catalog's tables in the metadata database, migrated with the rest of its schema.
+
+    A partition's key is its Hive folder (``k=v/k2=v2``, as the lake writes it), unique per
+    table. See :class:`CatalogStore` for the contract.
 
     Args:
         url: the metadata URL (``sqlite:///...`` or ``postgresql://...``).

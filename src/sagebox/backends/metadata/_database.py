@@ -1,17 +1,35 @@
-"""Engine construction for the SQL metadata store: URL checks, SQLite pragmas, error mapping."""
+"""The one SQL database behind every metadata-family store: engine, sessions, migration, errors.
+
+The metadata store, the catalog, the feature-group store and the query history keep their
+tables in one database (one Alembic migration chain); each SQL store opens it through
+:class:`SqlDatabase`, which checks the URL, configures SQLite for several processes, migrates
+the schema to the newest revision and maps "cannot reach or lock the database" onto
+:class:`~sagebox.errors.ServiceUnavailableError`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from sagebox.backends.metadata._migrate import upgrade_to_head
 from sagebox.errors import ConfigError, ServiceUnavailableError
 
-__all__ = ["create_store_engine", "describe", "parse_url", "unavailable_error"]
+__all__ = [
+    "SqlDatabase",
+    "create_store_engine",
+    "describe",
+    "is_unavailable",
+    "parse_url",
+    "unavailable_error",
+]
 
 _URL_HINT = "use sqlite:///path/to/sagebox.db or postgresql://user@host:port/database"
 _POSTGRES_ALIASES = ("postgresql", "postgres")
@@ -119,3 +137,86 @@ def unavailable_error(url: URL, exc: DBAPIError) -> ServiceUnavailableError:
         f"cannot reach the PostgreSQL metadata database at {where}: {reason}",
         hint="start the server, or point SAGEBOX_METADATA_URI at a reachable database",
     )
+
+
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "readonly", "disk i/o")
+
+
+def is_unavailable(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means "cannot reach or lock the database" rather than a bad statement."""
+    import sqlite3
+
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_UNAVAILABLE)
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc.orig, psycopg.OperationalError)
+
+
+class SqlDatabase:
+    """An engine on a metadata URL, migrated to the newest schema on open.
+
+    Args:
+        url: ``sqlite:///path``, ``sqlite:///:memory:`` or ``postgresql://...``.
+        connect_timeout: seconds to wait for a PostgreSQL server.
+        busy_timeout: seconds a SQLite statement waits for another process's lock.
+
+    Raises:
+        ConfigError: if the URL is malformed or its driver is missing.
+        ServiceUnavailableError: if the database cannot be reached.
+
+    Example:
+        >>> db = SqlDatabase("sqlite:///:memory:")
+        >>> with db.session(write=True) as session:
+        ...     pass
+    """
+
+    def __init__(self, url: str, *, connect_timeout: float = 5.0, busy_timeout: float = 30.0):
+        self.url = parse_url(url)
+        self.engine = create_store_engine(
+            self.url, connect_timeout=connect_timeout, busy_timeout=busy_timeout
+        )
+        writer = self.engine
+        if self.url.get_backend_name() == "sqlite":
+            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(writer, expire_on_commit=False)
+        try:
+            with self.unavailable_as_error():
+                upgrade_to_head(self.engine, writer)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with its password masked, e.g. ``postgresql+psycopg://u:***@h/db``."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def unavailable_as_error(self) -> Iterator[None]:
+        """Turn "cannot reach or lock the database" into ServiceUnavailableError."""
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            if is_unavailable(exc):
+                raise unavailable_error(self.url, exc) from exc
+            raise
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A transaction: committed at the end of the block, rolled back on an exception.
+
+        ``write=True`` takes SQLite's write lock up front, so read-modify-write is atomic.
+        """
+        maker = self._writer if write else self._reader
+        with self.unavailable_as_error(), maker.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()

@@ -1,46 +1,24 @@
-"""The query history (as in Athena's console): every query run, its outcome and timings."""
+"""The query history in the metadata database (table ``sql_queries``), through SQLAlchemy."""
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 
+from sagebox.backends.metadata._database import SqlDatabase
+from sagebox.backends.metadata._orm_query_history import QueryRow
+from sagebox.backends.metadata.query_history import QueryHistory, QueryRecord
 from sagebox.errors import NotFoundError
 
-__all__ = ["QueryHistory", "QueryRecord", "SqlQueryHistory"]
+__all__ = ["SqlQueryHistory"]
 
 
-@dataclass
-class QueryRecord:
-    """One query: what was asked, how it ended, and how long each phase took.
+class SqlQueryHistory(QueryHistory):
+    """The history in the metadata database (table ``sql_queries``). See :class:`QueryHistory`.
 
-    ``timings`` holds seconds per phase: ``plan`` (catalog look-ups, file listing),
-    ``execute`` (DuckDB) and, for CTAS, ``write`` (Parquet into the lake).
-
-    Example:
-        >>> QueryRecord(query_id="q-1", sql="SELECT 1", status="succeeded", seconds=0.01)
-        QueryRecord(query_id='q-1', sql='SELECT 1', status='succeeded', ...)
-    """
-
-    query_id: str
-    sql: str
-    status: str
-    seconds: float
-    database: str | None = None
-    error: str | None = None
-    rows: int | None = None
-    tables: list[str] = field(default_factory=list)
-    output: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    started_at: datetime | None = None
-
-
-class QueryHistory(abc.ABC):
-    """Where query records are kept.
+    Args:
+        url: the metadata URL (``sqlite:///...`` or ``postgresql://...``).
 
     Example:
         >>> history = SqlQueryHistory("sqlite:///:memory:")
@@ -49,33 +27,13 @@ class QueryHistory(abc.ABC):
         'q-1'
     """
 
-    @abc.abstractmethod
-    def add(self, record: QueryRecord) -> QueryRecord:
-        """Store a record (``started_at`` set if missing)."""
-
-    @abc.abstractmethod
-    def get(self, query_id: str) -> QueryRecord:
-        """One record. Raises NotFoundError."""
-
-    @abc.abstractmethod
-    def list(self, limit: int = 50) -> list[QueryRecord]:
-        """The newest records first."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
-
-
-class SqlQueryHistory(QueryHistory):
-    """The history in the metadata database (table ``sql_queries``)."""
-
     def __init__(self, url: str) -> None:
-        from sagebox.backends.metadata._sessions import SqlDatabase
-
         self._db = SqlDatabase(url)
 
-    def add(self, record: QueryRecord) -> QueryRecord:
-        from sagebox.sql._orm import QueryRow
+    def __repr__(self) -> str:
+        return f"SqlQueryHistory({self._db.masked_url!r})"
 
+    def add(self, record: QueryRecord) -> QueryRecord:
         row = QueryRow(
             query_id=record.query_id,
             sql=record.sql,
@@ -95,8 +53,6 @@ class SqlQueryHistory(QueryHistory):
             return _record(row)
 
     def get(self, query_id: str) -> QueryRecord:
-        from sagebox.sql._orm import QueryRow
-
         with self._db.session() as session:
             row = session.scalars(
                 select(QueryRow).where(QueryRow.query_id == query_id)
@@ -108,8 +64,6 @@ class SqlQueryHistory(QueryHistory):
             return _record(row)
 
     def list(self, limit: int = 50) -> list[QueryRecord]:
-        from sagebox.sql._orm import QueryRow
-
         stmt = select(QueryRow).order_by(QueryRow.started_at.desc(), QueryRow.id.desc())
         with self._db.session() as session:
             return [_record(row) for row in session.scalars(stmt.limit(limit))]
@@ -118,7 +72,7 @@ class SqlQueryHistory(QueryHistory):
         self._db.close()
 
 
-def _record(row: Any) -> QueryRecord:
+def _record(row: QueryRow) -> QueryRecord:
     return QueryRecord(
         query_id=row.query_id,
         sql=row.sql,
