@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from sagebox._version import __version__
 from sagebox.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from sagebox.session import Session
     from sagebox.training import Estimator
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",

@@ -17,9 +17,9 @@ from sagebox.backends.metadata import MetadataStore, RuleEvaluationRecord, open_
 from sagebox.debugger import Finding, Notify, Rule, RuleConfig, RuleStatus, StopTraining
 from sagebox.debugger._events import EventWriter
 from sagebox.debugger.config import ProfilerConfig, plan_debugging
-from sagebox.debugger.evaluator import RuleEvaluator
 from sagebox.debugger.rule import register_rule
 from sagebox.errors import InputDataError
+from sagebox.training._rule_evaluator import RuleEvaluator
 from sagebox.training.spec import TrainingSpec
 from tests.conftest import free_port
 from tests.training.conftest import wait_for

@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,15 @@ import numpy as np
 import pandas as pd
 
 from sagebox.clarify._arrays import MetricArray, json_value
+from sagebox.clarify._files import write_json, write_text
+from sagebox.clarify._results import BiasResultData
 from sagebox.clarify.config import BiasConfig
 from sagebox.clarify.glossary import METRICS
 from sagebox.clarify.matrix import multiclass_metrics, one_vs_rest, summarize
 from sagebox.clarify.posttraining import flip_test, posttraining_metrics
 from sagebox.clarify.prepare import PreparedData, cell_counts, prepare, split_facet
 from sagebox.clarify.pretraining import pretraining_metrics
+from sagebox.clarify.report import render_bias_report
 
 __all__ = ["ANALYSIS_VERSION", "BiasResult", "json_value", "run_bias"]
 
@@ -31,7 +33,7 @@ ANALYSIS_VERSION = "1.0"
 
 
 @dataclass
-class BiasResult:
+class BiasResult(BiasResultData):
     """The outcome of :func:`run_bias`.
 
     Attributes:
@@ -40,10 +42,6 @@ class BiasResult:
             one-vs-rest matrix with bootstrap intervals, and flagged facet values.
         config: the configuration used.
     """
-
-    analysis: dict[str, Any]
-    details: dict[str, Any]
-    config: BiasConfig
 
     def write(self, out_dir: str | Path, html: bool = True) -> dict[str, Path]:
         """Write ``analysis.json``, ``bias_details.json`` and ``report.html`` into ``out_dir``.
@@ -58,8 +56,6 @@ class BiasResult:
             "details": write_json(out / "bias_details.json", self.details),
         }
         if html:
-            from sagebox.clarify.report import render_bias_report
-
             paths["report"] = write_text(out / "report.html", render_bias_report(self))
         return paths
 
@@ -190,16 +186,3 @@ def _details(config: BiasConfig, data: PreparedData, pre: dict[str, Any]) -> dic
         details["one_vs_rest"] = one_vs_rest(data, config.bootstrap, config.seed)
     details["summary"] = summarize(data, pre, details)
     return details
-
-
-def write_json(path: Path, value: Any) -> Path:
-    """Write JSON atomically (temp file, then rename)."""
-    return write_text(path, json.dumps(value, indent=2, allow_nan=False))
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write text atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path

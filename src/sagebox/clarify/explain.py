@@ -18,22 +18,25 @@ import json
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sagebox.clarify._files import write_json, write_text
+from sagebox.clarify._results import ExplanationData
 from sagebox.clarify.config import ShapConfig
+from sagebox.clarify.explain_report import render_explain_report
 from sagebox.errors import InputDataError
 
 __all__ = ["Explanation", "aggregate", "explain_tabular", "numpy_seed"]
 
 
 @dataclass
-class Explanation:
-    """SHAP explanations of a model.
+class Explanation(ExplanationData):
+    """SHAP explanations of a model (fields: see :class:`ExplanationData`) that can be written.
 
     Attributes:
         kind: ``"tabular"`` or ``"text"``.
@@ -46,35 +49,8 @@ class Explanation:
         info: facts for the report (model, baseline description, shap version, ...).
     """
 
-    kind: str
-    label_names: list[str]
-    expected_values: list[float]
-    global_importance: dict[str, dict[str, float]]
-    local: list[dict[str, Any]]
-    config: ShapConfig
-    top_words: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def analysis(self) -> dict[str, Any]:
-        """The ``explanations`` part of Clarify's ``analysis.json``."""
-        return {
-            "version": "1.0",
-            "explanations": {
-                "kernel_shap": {
-                    label: {
-                        "global_shap_values": self.global_importance[label],
-                        "expected_value": self.expected_values[i],
-                    }
-                    for i, label in enumerate(self.label_names)
-                }
-            },
-        }
-
     def write(self, out_dir: str | Path, html: bool = True) -> dict[str, Path]:
         """Write ``analysis.json``, ``local_explanations.jsonl`` (and ``report.html``)."""
-        from sagebox.clarify.bias import write_json, write_text
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         analysis = self.analysis
@@ -88,8 +64,6 @@ class Explanation:
             ),
         }
         if html:
-            from sagebox.clarify.explain_report import render_explain_report
-
             paths["report"] = write_text(out / "report.html", render_explain_report(self))
         return paths
 

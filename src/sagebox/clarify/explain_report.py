@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sagebox.clarify.explain import Explanation
+from sagebox.clarify._results import ExplanationData
 from sagebox.clarify.report import PALETTE, figure_html, render
 
 __all__ = ["render_explain_report"]
@@ -19,12 +19,12 @@ AGG_TEXT = {
 }
 
 
-def _label(explanation: Explanation, name: str) -> str:
+def _label(explanation: ExplanationData, name: str) -> str:
     names = explanation.info.get("label_titles", {})
     return f"{name} ({names[name]})" if name in names else name
 
 
-def _top_words_chart(explanation: Explanation) -> str:
+def _top_words_chart(explanation: ExplanationData) -> str:
     from plotly.subplots import make_subplots
 
     labels = [n for n in explanation.label_names if explanation.top_words.get(n)]
@@ -56,7 +56,7 @@ def _top_words_chart(explanation: Explanation) -> str:
     return figure_html(fig, "top-words")
 
 
-def _global_chart(explanation: Explanation) -> str:
+def _global_chart(explanation: ExplanationData) -> str:
     import plotly.graph_objects as go
 
     total: dict[str, float] = {}
@@ -101,7 +101,7 @@ def _review_html(record: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _local_table(explanation: Explanation) -> str:
+def _local_table(explanation: ExplanationData) -> str:
     rows = explanation.local[:SHOWN_REVIEWS]
     label = explanation.label_names[-1]
     features = list(explanation.global_importance[label])[:8]
@@ -118,7 +118,7 @@ def _local_table(explanation: Explanation) -> str:
     )
 
 
-def render_explain_report(explanation: Explanation) -> str:
+def render_explain_report(explanation: ExplanationData) -> str:
     """The explanation report page."""
     reviews = []
     if explanation.kind == "text":

@@ -5,12 +5,10 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sagebox.clarify._results import BiasResultData
 from sagebox.clarify.glossary import METRICS, POST_TRAINING, PRE_TRAINING
-
-if TYPE_CHECKING:
-    from sagebox.clarify.bias import BiasResult
 
 __all__ = ["figure_html", "metric_table", "render", "render_bias_report"]
 
@@ -26,7 +24,7 @@ def render(template: str, **context: Any) -> str:
     import jinja2
     from plotly.offline import get_plotlyjs
 
-    from sagebox import __version__
+    from sagebox._version import __version__
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["j2"])
@@ -145,7 +143,7 @@ def _charted(sizes: dict[str, int]) -> set[str]:
     return big or set(sizes)
 
 
-def _distribution(facet: str, result: BiasResult, div_id: str) -> str:
+def _distribution(facet: str, result: BiasResultData, div_id: str) -> str:
     import plotly.graph_objects as go
 
     stats = result.details["data"]["facets"][facet]
@@ -178,7 +176,7 @@ def _distribution(facet: str, result: BiasResult, div_id: str) -> str:
     return figure_html(fig, div_id)
 
 
-def _matrix(facet: str, result: BiasResult, div_id: str) -> str:
+def _matrix(facet: str, result: BiasResultData, div_id: str) -> str:
     import plotly.graph_objects as go
 
     ovr = result.details.get("one_vs_rest")
@@ -230,7 +228,7 @@ def _matrix_hover(value: str, label: str, row: dict[str, Any]) -> str:
     return text
 
 
-def render_bias_report(result: BiasResult) -> str:
+def render_bias_report(result: BiasResultData) -> str:
     """The bias report page of ``result``."""
     config = result.config
     details = result.details

@@ -178,7 +178,7 @@ def evaluate(
     With --json the last line of output is one JSON object with accuracy, macro_f1,
     per_class and confusion_matrix for the test file.
     """
-    from sagebox.evaluation.holdout import train_and_evaluate
+    from sagebox.training.holdout import train_and_evaluate
 
     with progress(enabled=True) as prog:
         task = prog.add_task("evaluating", total=4)

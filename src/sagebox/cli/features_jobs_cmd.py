@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from sagebox.cli._frames import read_frame
 from sagebox.cli._output import JsonOption, console, print_json
 
 
@@ -24,7 +25,6 @@ def training_set(
 ) -> None:
     """Build a point-in-time correct training set and write it to the lake as Parquet."""
     from sagebox import lake
-    from sagebox.cli.features_cmd import read_frame
     from sagebox.errors import InputDataError
     from sagebox.features import FeatureStore
 

@@ -9,15 +9,24 @@ Example:
 from __future__ import annotations
 
 from sagebox.datasets.raw import read_raw_reviews
-from sagebox.datasets.schema import LABEL_NAMES, LABELS, RAW_COLUMNS, REQUIRED_COLUMNS
+from sagebox.datasets.schema import (
+    LABEL_COLUMN,
+    LABEL_NAMES,
+    LABELS,
+    RAW_COLUMNS,
+    REQUIRED_COLUMNS,
+    TEXT_COLUMN,
+)
 from sagebox.datasets.synth import generate_reviews
 from sagebox.datasets.transform import balance_classes, split_dataset, to_sentiment
 
 __all__ = [
     "LABELS",
+    "LABEL_COLUMN",
     "LABEL_NAMES",
     "RAW_COLUMNS",
     "REQUIRED_COLUMNS",
+    "TEXT_COLUMN",
     "balance_classes",
     "generate_reviews",
     "read_raw_reviews",

@@ -12,7 +12,15 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "LABEL_NAMES", "RAW_COLUMNS", "REQUIRED_COLUMNS", "sentiment_of_rating"]
+__all__ = [
+    "LABELS",
+    "LABEL_COLUMN",
+    "LABEL_NAMES",
+    "RAW_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "TEXT_COLUMN",
+    "sentiment_of_rating",
+]
 
 RAW_COLUMNS: tuple[str, ...] = (
     "review_id",
@@ -31,6 +39,12 @@ RAW_COLUMNS: tuple[str, ...] = (
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("Review Text", "Rating", "Class Name")
 """The raw columns that the course transformation needs."""
+
+TEXT_COLUMN = "review_body"
+"""The text column of the prepared (transformed) review table."""
+
+LABEL_COLUMN = "sentiment"
+"""The label column of the prepared review table (one of :data:`LABELS`)."""
 
 LABELS: tuple[int, ...] = (-1, 0, 1)
 """Sentiment labels: negative, neutral, positive."""

@@ -39,9 +39,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STREAMS", "EventReader", "EventWriter", "stream_files"]
+__all__ = [
+    "DEBUG_OUTPUT_PREFIX",
+    "STREAMS",
+    "EventReader",
+    "EventWriter",
+    "debug_output_prefix",
+    "stream_files",
+]
 
 STREAMS = ("scalars", "tensors", "batches", "framework", "system")
+
+#: ``jobs/<job>/debug-output/``: where a job's debug and profiler data live in the lake.
+DEBUG_OUTPUT_PREFIX = "jobs/{job}/debug-output/"
+
+
+def debug_output_prefix(job_name: str) -> str:
+    """The lake prefix of a job's debug output (``jobs/<job>/debug-output/``)."""
+    return DEBUG_OUTPUT_PREFIX.format(job=job_name)
 
 
 class EventWriter:

@@ -3,8 +3,9 @@
 A rule is configured with SageMaker's parameter names (``Overfit(patience=1,
 ratio_threshold=0.1)``), then :meth:`Rule.evaluate` is called again and again while the job
 trains, each time with all the data seen so far; it returns a :class:`Finding` once the
-condition holds. The evaluator (:mod:`sagebox.debugger.evaluator`) turns that into the rule's
-status, evidence and actions.
+condition holds. The evaluator that a training job runs
+(:mod:`sagebox.training._rule_evaluator`) turns that into the rule's status, evidence and
+actions.
 
 Rules are registered by SageMaker's rule name (``LossNotDecreasing``) and reachable also by its
 snake_case spelling (``loss_not_decreasing``), like ``rule_configs.loss_not_decreasing()``.

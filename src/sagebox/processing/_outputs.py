@@ -15,7 +15,7 @@ from sagebox.errors import JobError
 
 if TYPE_CHECKING:
     from sagebox.jobs.context import JobContext
-    from sagebox.processing.job import WorkerLayout
+    from sagebox.processing._layout import WorkerLayout
 
 __all__ = ["OutputUploader"]
 

@@ -22,26 +22,16 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sagebox.backends.compute.base import TaskSpec
 from sagebox.errors import InputDataError, JobError
 from sagebox.jobs.context import JobContext
+from sagebox.processing._layout import WorkerLayout
 from sagebox.processing.spec import container_to_local
 
 __all__ = ["WorkerLayout", "run_processing", "run_processing_job"]
-
-
-@dataclass
-class WorkerLayout:
-    """One worker's directories."""
-
-    host: str
-    root: Path
-    inputs: dict[str, Path] = field(default_factory=dict)
-    outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def run_processing_job(ctx: JobContext) -> None:

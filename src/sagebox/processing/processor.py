@@ -204,8 +204,6 @@ def _import_name(function: Callable[..., Any]) -> str | None:
 
     Functions of scripts, notebooks and test modules are not: they are pickled by value.
     """
-    import sagebox
-
     module = getattr(function, "__module__", None)
     qualname = getattr(function, "__qualname__", "")
     if not module or module == "__main__" or "<" in qualname:
@@ -216,7 +214,7 @@ def _import_name(function: Callable[..., Any]) -> str | None:
         source = None
     if source is None:
         return None
-    installed = [str(Path(sagebox.__file__).parent), *sysconfig_paths()]
+    installed = [str(Path(__file__).parent.parent), *sysconfig_paths()]
     resolved = str(Path(source).resolve())
     return f"{module}:{qualname}" if any(resolved.startswith(p) for p in installed) else None
 

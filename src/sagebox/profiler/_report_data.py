@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from sagebox.debugger._events import debug_output_prefix
+
 if TYPE_CHECKING:
     from sagebox.backends.metadata.base import JobRecord, RuleEvaluationRecord
     from sagebox.session import Session
@@ -90,7 +92,7 @@ class ReportData:
 
 def lake_debug_prefix(job_name: str) -> str:
     """The lake prefix a job's debug output is synced to."""
-    return f"jobs/{job_name}/debug-output/"
+    return debug_output_prefix(job_name)
 
 
 def debug_dir_of(session: Session, job: JobRecord, scratch: Path) -> Path | None:

@@ -340,7 +340,7 @@ def _render(template: str, **context: Any) -> str:
     import jinja2
     import plotly.offline
 
-    from sagebox import __version__
+    from sagebox._version import __version__
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("sagebox.profiler", "templates"),

@@ -9,7 +9,7 @@ workers. For the lifetime of the job it
   settings) when a hook runs;
 - samples the machine with :class:`sagebox.profiler.monitor.SystemMonitor` (host ``algo-1``)
   unless the profiler is disabled;
-- runs the :class:`~sagebox.debugger.evaluator.RuleEvaluator` thread, whose stop action sets
+- runs the :class:`~sagebox.training._rule_evaluator.RuleEvaluator` thread, whose stop action sets
   :attr:`JobDebugging.stop_event` (the launcher then ends the workers);
 - mirrors the debug directory to ``jobs/<job>/debug-output/`` in the lake every few seconds
   and once more at the end, however the job ends, and records it as output ``debug_output``.
@@ -77,7 +77,8 @@ class JobDebugging:
     @contextmanager
     def running(self) -> Iterator[JobDebugging]:
         """Collect, evaluate and sync while the block (the workers) runs, then settle all."""
-        from sagebox.debugger.sync import DebugOutputSync, debug_output_prefix
+        from sagebox.debugger._events import debug_output_prefix
+        from sagebox.training._debug_sync import DebugOutputSync
 
         ctx = self.ctx
         if not self.plan.enabled:
@@ -125,7 +126,7 @@ class JobDebugging:
     def _start_evaluator(self) -> Any | None:
         if not self.plan.rules:
             return None
-        from sagebox.debugger.evaluator import RuleEvaluator
+        from sagebox.training._rule_evaluator import RuleEvaluator
 
         evaluator = RuleEvaluator(
             self.ctx.job.name,

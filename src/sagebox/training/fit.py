@@ -10,10 +10,7 @@ from sagebox.errors import InputDataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["TEXT_COLUMN", "LABEL_COLUMN", "evaluate_classifier", "fit_text_classifier"]
-
-TEXT_COLUMN = "review_body"
-LABEL_COLUMN = "sentiment"
+__all__ = ["evaluate_classifier", "fit_text_classifier"]
 
 
 def fit_text_classifier(
@@ -32,6 +29,7 @@ def fit_text_classifier(
         ConfigError: if the algorithm is unknown.
     """
     from sagebox.algorithms.base import FitContext
+    from sagebox.datasets import LABEL_COLUMN, TEXT_COLUMN
 
     _check_frame(train, "training")
     context = FitContext()
@@ -51,7 +49,7 @@ def fit_text_classifier(
 
 def evaluate_classifier(clf: TextClassifier, data: pd.DataFrame) -> dict[str, Any]:
     """The classification report of ``clf`` on ``data`` (see ``classification_report``)."""
-    from sagebox.datasets import LABELS
+    from sagebox.datasets import LABEL_COLUMN, LABELS, TEXT_COLUMN
     from sagebox.evaluation import classification_report
 
     _check_frame(data, "evaluation")
@@ -62,6 +60,8 @@ def evaluate_classifier(clf: TextClassifier, data: pd.DataFrame) -> dict[str, An
 
 
 def _check_frame(frame: pd.DataFrame, role: str) -> None:
+    from sagebox.datasets import LABEL_COLUMN, TEXT_COLUMN
+
     missing = [c for c in (TEXT_COLUMN, LABEL_COLUMN) if c not in frame.columns]
     if missing:
         raise InputDataError(

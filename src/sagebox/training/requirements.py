@@ -38,8 +38,8 @@ def script_python(code_dir: Path, venv_dir: Path, log: Callable[[str], None]) ->
         venv.EnvBuilder(clear=True, symlinks=True, with_pip=False).create(venv_dir)
         base = [p for p in site.getsitepackages() if Path(p).is_dir()]
         # an import line, so that the base's own .pth files (editable installs) are read too
-        lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in base)
-        _layer_path(python).write_text(lines, encoding="utf-8")
+        layer = "".join(f"import site; site.addsitedir({p!r})\n" for p in base)
+        _layer_path(python).write_text(layer, encoding="utf-8")
     log(f"installing {requirements.name} into the job's environment ({venv_dir})")
     done = subprocess.run(
         [

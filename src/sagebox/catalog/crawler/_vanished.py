@@ -9,30 +9,32 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sagebox.backends.metadata import Partition, Table
+from sagebox.catalog.crawler._policy import DeletePolicy, RecrawlPolicy
 from sagebox.catalog.crawler.summary import TableChange
 
 if TYPE_CHECKING:
     from sagebox.backends.metadata import CatalogStore
-    from sagebox.catalog.crawler.crawler import Crawler
 
 __all__ = ["vanished_partitions", "vanished_table"]
 
 
 def vanished_partitions(
-    crawler: Crawler,
     catalog: CatalogStore,
     table: Table,
     found: list[Partition],
     known: set[tuple[str | None, ...]],
+    *,
+    on_delete: DeletePolicy,
+    recrawl: RecrawlPolicy,
 ) -> int:
     """Apply the delete policy to partitions in the catalog but not ``found``; count them."""
     present = {tuple(p.values) for p in found}
     gone = [list(v) for v in known if v not in present]
-    if not gone or crawler.recrawl == "new_folders":
+    if not gone or recrawl == "new_folders":
         return len(gone)
-    if crawler.on_delete == "delete":
+    if on_delete == "delete":
         catalog.delete_partitions(table.database, table.name, gone)
-    elif crawler.on_delete == "deprecate":
+    elif on_delete == "deprecate":
         stale = [
             Partition(
                 p.database,
@@ -49,13 +51,15 @@ def vanished_partitions(
     return len(gone)
 
 
-def vanished_table(crawler: Crawler, catalog: CatalogStore, table: Table) -> TableChange:
+def vanished_table(
+    catalog: CatalogStore, table: Table, *, on_delete: DeletePolicy, recrawl: RecrawlPolicy
+) -> TableChange:
     """Apply the delete policy to a table whose dataset folder is gone."""
     change = TableChange(table.full_name, "vanished", table.location, table.format)
-    if crawler.recrawl == "new_folders" or crawler.on_delete == "log":
+    if recrawl == "new_folders" or on_delete == "log":
         change.notes.append("its data is gone; logged only")
         return change
-    if crawler.on_delete == "delete":
+    if on_delete == "delete":
         catalog.delete_table(table.database, table.name)
         change.action = "deleted"
         change.notes.append("removed from the catalog; no data was deleted")

@@ -10,12 +10,18 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sagebox.backends.metadata import Column, Database, Partition, Table, check_name
 from sagebox.backends.storage.hive import partition_dir
 from sagebox.catalog.crawler._discover import Dataset, discover, unique_names
 from sagebox.catalog.crawler._infer import choose_format, infer_schema, merge_types, partition_type
+from sagebox.catalog.crawler._policy import (
+    POLICIES,
+    DeletePolicy,
+    RecrawlPolicy,
+    SchemaChangePolicy,
+)
 from sagebox.catalog.crawler._vanished import vanished_partitions, vanished_table
 from sagebox.catalog.crawler.summary import CrawlSummary, TableChange
 from sagebox.errors import InputDataError, NotFoundError, SageboxError
@@ -26,15 +32,6 @@ if TYPE_CHECKING:
     from sagebox.session import Session
 
 __all__ = ["CrawlSummary", "Crawler", "TableChange"]
-
-SchemaChangePolicy = Literal["update", "log"]
-DeletePolicy = Literal["log", "deprecate", "delete"]
-RecrawlPolicy = Literal["everything", "new_folders"]
-_POLICIES = {
-    "schema_change": ("update", "log"),
-    "on_delete": ("log", "deprecate", "delete"),
-    "recrawl": ("everything", "new_folders"),
-}
 
 
 class Crawler:
@@ -77,10 +74,10 @@ class Crawler:
             ("on_delete", on_delete),
             ("recrawl", recrawl),
         ):
-            if value not in _POLICIES[name]:
+            if value not in POLICIES[name]:
                 raise InputDataError(
                     f"unknown {name} policy {value!r}",
-                    hint=f"use one of: {', '.join(_POLICIES[name])}",
+                    hint=f"use one of: {', '.join(POLICIES[name])}",
                 )
         if sample_files < 1 or sample_rows < 1:
             raise InputDataError(
@@ -135,7 +132,9 @@ class Crawler:
                 summary.tables.append(change)
         for data_uri, table in existing.items():
             if data_uri not in seen and table.parameters.get("crawler_root") == location.uri:
-                summary.tables.append(vanished_table(self, catalog, table))
+                summary.tables.append(
+                    vanished_table(catalog, table, on_delete=self.on_delete, recrawl=self.recrawl)
+                )
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -293,7 +292,9 @@ class Crawler:
         restored = table.deprecated
         known = {tuple(p.values) for p in catalog.list_partitions(table.database, table.name)}
         new_parts = [p for p in partitions if tuple(p.values) not in known]
-        vanished = vanished_partitions(self, catalog, table, partitions, known)
+        vanished = vanished_partitions(
+            catalog, table, partitions, known, on_delete=self.on_delete, recrawl=self.recrawl
+        )
         change.partitions_vanished = vanished
         schema_changed = bool(diff["added"] or diff["changed"]) or kind != table.format
         if schema_changed and self.schema_change == "log":

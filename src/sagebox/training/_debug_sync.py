@@ -2,7 +2,8 @@
 
 Event files only grow, so each sync uploads the files whose size or modification time changed
 since the last one (see :class:`sagebox.training.checkpoint_sync.CheckpointSync`, whose diff
-this reuses); a final sync runs when the job ends, however it ends.
+this reuses); a final sync runs when the job ends, however it ends. The lake prefix is
+:func:`sagebox.debugger._events.debug_output_prefix`.
 
 Example:
     >>> sync = DebugOutputSync(session.storage, "jobs/train-1/debug-output", work / "debug")
@@ -18,16 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sagebox.backends.storage.base import ObjectStore
+from sagebox.training.checkpoint_sync import CheckpointSync
 
-__all__ = ["DEBUG_OUTPUT_PREFIX", "DebugOutputSync", "debug_output_prefix"]
-
-#: ``jobs/<job>/debug-output/``: where a job's debug and profiler data live in the lake.
-DEBUG_OUTPUT_PREFIX = "jobs/{job}/debug-output/"
-
-
-def debug_output_prefix(job_name: str) -> str:
-    """The lake prefix of a job's debug output."""
-    return DEBUG_OUTPUT_PREFIX.format(job=job_name)
+__all__ = ["DebugOutputSync"]
 
 
 class DebugOutputSync:
@@ -49,8 +43,6 @@ class DebugOutputSync:
         interval: float = 15.0,
         log: Callable[[str], None] = print,
     ) -> None:
-        from sagebox.training.checkpoint_sync import CheckpointSync
-
         self.interval = interval
         self.log = log
         self._mirror = CheckpointSync(storage, prefix, local_dir)

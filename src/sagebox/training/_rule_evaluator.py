@@ -15,6 +15,9 @@ Example:
     >>> ...  # the workers train and write to debug_dir
     >>> evaluator.finish()
     {'Overfit': <RuleStatus.NO_ISSUES_FOUND: 'NoIssuesFound'>}
+
+It lives in training, above both :mod:`sagebox.debugger` (rules, configs, actions) and
+:mod:`sagebox.profiler` (profile data), because it reads the data of both kinds of rule.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from typing import Any
 from sagebox.backends.metadata.base import MetadataStore, RuleEvaluationRecord
 from sagebox.debugger.actions import ActionRunner, plain_json
 from sagebox.debugger.config import RuleConfig
+from sagebox.debugger.data import DebugData
 from sagebox.debugger.rule import Finding, Rule, RuleStatus
+from sagebox.profiler.data import ProfileData
 
 __all__ = ["RuleEvaluator", "default_data_factories"]
 
@@ -39,17 +44,7 @@ DataFactory = Callable[[Path], Any]
 def default_data_factories() -> dict[str, DataFactory]:
     """Rule kind → the class reading the data its rules evaluate."""
 
-    def debug_data(root: Path) -> Any:
-        from sagebox.debugger.data import DebugData
-
-        return DebugData(root)
-
-    def profile_data(root: Path) -> Any:
-        from sagebox.profiler.data import ProfileData
-
-        return ProfileData(root)
-
-    return {"debugger": debug_data, "profiler": profile_data}
+    return {"debugger": DebugData, "profiler": ProfileData}
 
 
 @dataclass
