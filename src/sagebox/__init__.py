@@ -1,77 +1,22 @@
 """sagebox: SageMaker's machine-learning workflow on one laptop, scaling out when needed.
 
-The public API, kept small and imported lazily so that ``import sagebox`` stays fast::
+The public API speaks SageMaker's nouns and is imported lazily (the names are listed in
+``__init__.pyi``), so that ``import sagebox`` stays fast::
 
     import sagebox
 
     session = sagebox.Session()
-    jobs = sagebox.JobClient(session)
-    job = jobs.submit("command", parameters={"argv": ["echo", "hello"]})
-    jobs.wait(job.name)
+    estimator = sagebox.Estimator(algorithm="linear-text", session=session)
+    job = estimator.fit({"train": "datasets/reviews/train.csv"})
+    sagebox.ModelClient(session).create("reviews-model", training_job=job.name)
+
+Each capability has its own package with more (``sagebox.clarify``, ``sagebox.debugger``,
+``sagebox.lake``, ``sagebox.testing``, ...).
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import lazy_loader
 
-from sagebox._version import __version__
-from sagebox.errors import (
-    AlreadyExistsError,
-    ConfigError,
-    InputDataError,
-    JobError,
-    NotFoundError,
-    PortInUseError,
-    SageboxError,
-    ServiceUnavailableError,
-)
-
-if TYPE_CHECKING:
-    from sagebox.config import Settings, load_settings
-    from sagebox.jobs import JobClient
-    from sagebox.models import ModelClient
-    from sagebox.serving import EndpointClient
-    from sagebox.session import Session
-    from sagebox.training import Estimator
-
-
-__all__ = [
-    "AlreadyExistsError",
-    "ConfigError",
-    "EndpointClient",
-    "Estimator",
-    "InputDataError",
-    "JobClient",
-    "JobError",
-    "ModelClient",
-    "NotFoundError",
-    "PortInUseError",
-    "SageboxError",
-    "ServiceUnavailableError",
-    "Session",
-    "Settings",
-    "__version__",
-    "load_settings",
-]
-
-_LAZY = {
-    "Settings": "sagebox.config",
-    "load_settings": "sagebox.config",
-    "Session": "sagebox.session",
-    "JobClient": "sagebox.jobs",
-    "ModelClient": "sagebox.models",
-    "EndpointClient": "sagebox.serving",
-    "Estimator": "sagebox.training",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sagebox' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# The public names live in __init__.pyi; they are imported on first use.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

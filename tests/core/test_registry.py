@@ -42,21 +42,34 @@ def test_missing_optional_package_names_the_extra() -> None:
 def test_public_api_is_curated() -> None:
     import sagebox
 
+    # SageMaker's nouns a course notebook uses, the clients, settings and the error tree.
     assert set(sagebox.__all__) == {
         "AlreadyExistsError",
         "ConfigError",
+        "DataCaptureConfig",
         "EndpointClient",
+        "EndpointConfig",
         "Estimator",
+        "FeatureDefinition",
+        "FeatureGroup",
+        "FeatureStore",
         "InputDataError",
         "JobClient",
         "JobError",
         "ModelClient",
         "NotFoundError",
         "PortInUseError",
+        "ProcessingInput",
+        "ProcessingOutput",
+        "Processor",
+        "ProductionVariant",
         "SageboxError",
         "ServiceUnavailableError",
         "Session",
         "Settings",
+        "SqlEngine",
+        "TransformClient",
+        "TransformConfig",
         "__version__",
         "load_settings",
     }

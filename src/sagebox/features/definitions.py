@@ -21,6 +21,7 @@ from sagebox.backends.metadata.feature_groups import (
     RESERVED_NAMES,
     CollectionType,
     FeatureDefinition,
+    FeatureGroupRecord,
     FeatureType,
     check_feature_name,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "RESERVED_NAMES",
     "CollectionType",
     "FeatureDefinition",
+    "FeatureGroupRecord",
     "FeatureType",
     "check_feature_name",
     "load_feature_definitions",

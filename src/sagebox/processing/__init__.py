@@ -6,34 +6,13 @@
 - the ``review-features`` job also tokenizes them for BERT-family models, sharded across
   workers, and can ingest them into a feature group.
 
-Public names are imported lazily so that ``import sagebox.processing`` stays light.
+Public names are imported lazily (see ``__init__.pyi``) so that ``import sagebox.processing``
+stays light.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import lazy_loader
 
-if TYPE_CHECKING:
-    from sagebox.processing.processor import Processor
-    from sagebox.processing.spec import ProcessingEnvironment, ProcessingInput, ProcessingOutput
-
-__all__ = ["ProcessingEnvironment", "ProcessingInput", "ProcessingOutput", "Processor"]
-
-_LAZY = {
-    "Processor": "sagebox.processing.processor",
-    "ProcessingEnvironment": "sagebox.processing.spec",
-    "ProcessingInput": "sagebox.processing.spec",
-    "ProcessingOutput": "sagebox.processing.spec",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sagebox.processing' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# The public names live in __init__.pyi; they are imported on first use.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

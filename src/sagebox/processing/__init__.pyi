@@ -1,0 +1,4 @@
+from .processor import Processor
+from .spec import ProcessingEnvironment, ProcessingInput, ProcessingOutput
+
+__all__ = ["ProcessingEnvironment", "ProcessingInput", "ProcessingOutput", "Processor"]
