@@ -88,7 +88,7 @@ def test_contract(built: Any, tmp_path: Path) -> None:
     assert np.allclose(loaded.predict_proba(TEXTS[:6]), proba, atol=1e-5)
 
     from sagebox.models import build_manifest, pack_model_dir, unpack_model
-    from sagebox.serving.handler import model_fn, predict_fn
+    from sagebox.models.handler import model_fn, predict_fn
 
     manifest = build_manifest(name, [-1, 0, 1], {-1: "neg", 0: "neu", 1: "pos"}, extra={})
     archive = pack_model_dir(tmp_path / "model", manifest, tmp_path / "model.tar.gz")

@@ -15,8 +15,7 @@ def run_evaluation_job(ctx: JobContext) -> None:
     """Evaluate input ``model`` (a model.tar.gz) on input ``test``; write evaluation.json."""
     from sagebox.datasets import LABELS
     from sagebox.evaluation.metrics import classification_report
-    from sagebox.models import unpack_model
-    from sagebox.serving.app import load_handler
+    from sagebox.models import load_handler, unpack_model
     from sagebox.training.fit import LABEL_COLUMN, TEXT_COLUMN
 
     model_dir = unpack_model(ctx.input_path("model"), ctx.workdir / "model")

@@ -43,11 +43,10 @@ def run_deployment_demo(
     """Run the deployment steps; return what each showed (JSON-ready)."""
     import pandas as pd
 
-    from sagebox.demo import _run_job
+    from sagebox.demo._jobs import run_job as _run_job
     from sagebox.jobs import JobClient
     from sagebox.models import ModelClient
-    from sagebox.serving.endpoints import EndpointClient
-    from sagebox.serving.transform import TransformClient
+    from sagebox.serving import EndpointClient, TransformClient
 
     steps = iter(DEPLOYMENT_STEPS)
     out: dict[str, Any] = {}

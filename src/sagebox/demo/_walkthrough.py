@@ -17,13 +17,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, JobStatus
-from sagebox.errors import JobError
+from sagebox.backends.metadata.base import ArtifactRecord
+from sagebox.demo._jobs import run_job as _run_job
 from sagebox.jobs import JobClient
 from sagebox.jobs.context import file_sha256
 from sagebox.session import Session
 
-__all__ = ["DEMO_DATABASE", "DEMO_STEPS", "DemoResult", "SAMPLE_REVIEWS", "run_demo"]
+__all__ = [
+    "DEMO_DATABASE",
+    "DEMO_STEPS",
+    "FEATURE_STORE_STEPS",
+    "SAMPLE_REVIEWS",
+    "DemoResult",
+    "run_demo",
+]
 
 #: the catalog database the demo crawls its raw reviews into (table ``raw``)
 DEMO_DATABASE = "reviews"
@@ -101,7 +108,7 @@ def run_demo(
         on_step: progress callback.
         algorithm: the built-in algorithm the training job fits (default ``linear-text``).
         hyperparameters: its hyperparameters.
-        deployment: also run the serving walkthrough (:mod:`sagebox.serving.walkthrough`):
+        deployment: also run the deployment steps (:mod:`sagebox.demo._deployment`):
             A/B test, canary rollback, autoscaling and batch transform.
         feature_store: engineer tokenized features into the ``reviews`` feature group,
             train on a point-in-time training set from it, and serve a model that looks
@@ -122,8 +129,7 @@ def run_demo(
 
     from sagebox.datasets import generate_reviews, read_raw_reviews
     from sagebox.models import ModelClient
-    from sagebox.serving import EndpointClient
-    from sagebox.serving.endpoints import ensure_port_free
+    from sagebox.serving import EndpointClient, ensure_port_free
 
     started = time.perf_counter()
     steps = iter(FEATURE_STORE_STEPS if feature_store else DEMO_STEPS)
@@ -245,7 +251,7 @@ def run_demo(
         on_step(next(steps))
         endpoints.delete(endpoint_name)
     if deployment:
-        from sagebox.serving.walkthrough import run_deployment_demo
+        from sagebox.demo._deployment import run_deployment_demo
 
         result.deployment = run_deployment_demo(
             session,
@@ -280,18 +286,6 @@ def _store_raw(session: Session, raw: Any, prefix: str) -> str:
     return storage.url(prefix)
 
 
-def _run_job(
-    jobs: JobClient, kind: str, parameters: dict[str, Any], inputs: dict[str, str]
-) -> JobRecord:
-    job = jobs.wait(jobs.submit(kind, parameters=parameters, inputs=inputs).name)
-    if job.status is not JobStatus.COMPLETED:
-        raise JobError(
-            f"{kind} job {job.name} ended {job.status.value}: {job.failure_reason}",
-            hint=f"read its log: sagebox jobs logs {job.name}",
-        )
-    return job
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -303,7 +297,7 @@ def _port_once_free(port: int, timeout: float = 15.0) -> int:
     import time
 
     from sagebox.errors import PortInUseError
-    from sagebox.serving.endpoints import ensure_port_free
+    from sagebox.serving import ensure_port_free
 
     deadline = time.monotonic() + timeout
     while True:
