@@ -99,7 +99,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def bench_edge(session: Any, data: Path, workdir: Path) -> dict[str, Any]:
     from sagebox.datasets import read_raw_reviews, to_sentiment
-    from sagebox.serving.edge import export_model
+    from sagebox.models.edge import export_model
 
     table = to_sentiment(read_raw_reviews(data))
     held_out = table.drop(table.sample(frac=0.9, random_state=0).index).head(1000)
@@ -173,7 +173,15 @@ def bench_endpoints(
     spec.write_text(json.dumps({"steps": [{"model_dir": str(model_dir)}]}))
     wport = free_port()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "sagebox.serving.worker", "--spec", str(spec), "--port", str(wport)],
+        [
+            sys.executable,
+            "-m",
+            "sagebox.serving._worker.worker",
+            "--spec",
+            str(spec),
+            "--port",
+            str(wport),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -238,7 +246,7 @@ def bench_bentoml(
 def bench_batch(session: Any, data: Path, clf: Any) -> dict[str, Any]:
     import pandas as pd
 
-    from sagebox.serving.transform import TransformClient
+    from sagebox.serving import TransformClient
 
     session.storage.upload(data, "raw/reviews.csv")
     started = time.perf_counter()

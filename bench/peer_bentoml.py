@@ -12,7 +12,7 @@ from typing import Any
 
 import bentoml
 
-from sagebox.serving.handler import model_fn, predict_fn
+from sagebox.models.handler import model_fn, predict_fn
 
 
 @bentoml.service(workers=1, logging={"access": {"enabled": False}})

@@ -44,3 +44,14 @@ def test_registry_by_name() -> None:
     assert get_algorithm("linear-text") is LinearTextClassifier
     with pytest.raises(ConfigError, match="unknown algorithm 'nope'"):
         get_algorithm("nope")
+
+
+def test_fast_scorer_gives_the_same_probabilities() -> None:
+    clf = LinearTextClassifier(C=2.0, min_df=1).fit(TEXTS, LABELS)
+    scorer = clf.fast_scorer()
+    assert scorer is not None
+    np.testing.assert_allclose(scorer.predict_proba(TEXTS), clf.predict_proba(TEXTS), atol=1e-9)
+
+
+def test_other_algorithms_have_no_fast_scorer_by_default() -> None:
+    assert get_algorithm("xgboost")().fast_scorer() is None

@@ -11,7 +11,7 @@ import pytest
 from sagebox.errors import InputDataError, NotFoundError
 from sagebox.features import FeatureGroup
 from sagebox.features.lookup import FeatureLookup, attach_feature_lookup
-from sagebox.serving.pipeline import HookModel
+from sagebox.models import HookModel
 from sagebox.session import Session
 from tests.features.conftest import reviews_frame
 from tests.serving.conftest import package_tiny_model

@@ -12,7 +12,7 @@ pytest.importorskip("onnxruntime", reason="edge export needs pip install 'sagebo
 pytest.importorskip("skl2onnx", reason="edge export needs pip install 'sagebox[edge]'")
 
 from sagebox.errors import ConfigError  # noqa: E402
-from sagebox.serving.edge import EdgeModel, compare, export_model, export_onnx  # noqa: E402
+from sagebox.models.edge import EdgeModel, compare, export_model, export_onnx  # noqa: E402
 from sagebox.session import Session  # noqa: E402
 from tests.fixtures.tiny_reviews import LABELS, TEXTS  # noqa: E402
 from tests.serving.conftest import package_tiny_model  # noqa: E402

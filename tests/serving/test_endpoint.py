@@ -78,7 +78,7 @@ def test_unknown_model(session: Session) -> None:
 
 
 def test_custom_inference_code_overrides_a_hook(tmp_path: Path) -> None:
-    from sagebox.serving.app import load_handler
+    from sagebox.models import load_handler
 
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "inference.py").write_text(
@@ -86,6 +86,6 @@ def test_custom_inference_code_overrides_a_hook(tmp_path: Path) -> None:
     )
     hooks = load_handler(tmp_path)
     assert hooks.output_fn([], "x") == (b"custom", "text/plain")
-    from sagebox.serving import handler
+    from sagebox.models import handler
 
     assert hooks.input_fn is handler.input_fn

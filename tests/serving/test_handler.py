@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sagebox.errors import InputDataError, UnsupportedContentTypeError
-from sagebox.serving.handler import input_fn, output_fn
+from sagebox.models.handler import input_fn, output_fn
 
 
 @pytest.mark.parametrize(
@@ -66,9 +66,9 @@ def test_more_bad_requests(body: bytes, content_type: str, error: type, message:
 def test_fast_path_matches_scikit_learn(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
+    from sagebox.algorithms._linear_fastpath import compile_linear_text
     from sagebox.algorithms.linear_text import LinearTextClassifier
     from sagebox.datasets import generate_reviews
-    from sagebox.serving.fastpath import compile_linear_text
 
     raw = generate_reviews(400, seed=5).dropna(subset=["Review Text"])
     texts = raw["Review Text"].astype(str).tolist()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from sagebox.serving._http import HttpPool, WorkerUnavailable
-from sagebox.serving._server import Request, Response, start_server
+from sagebox.serving._http.pool import HttpPool, WorkerUnavailable
+from sagebox.serving._http.server import Request, Response, start_server
 
 
 def _echo(request: Request) -> Response:

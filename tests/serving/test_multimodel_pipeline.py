@@ -74,7 +74,7 @@ def test_models_load_on_first_request_and_lru_unloads(served: EndpointClient) ->
 def test_memory_budget_evicts_least_recently_used(serving_session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from sagebox.serving.multimodel import ModelCache
+    from sagebox.serving._worker.multimodel import ModelCache
 
     probe = ModelCache(serving_session, "models/mme/", tmp_path / "probe", budget_bytes=2**30)
     asyncio.run(probe.get("tiny-v1.tar.gz"))
@@ -105,7 +105,7 @@ def test_models_load_and_predict_on_one_thread_of_the_cache(
     import threading
 
     from sagebox.models import build_manifest, pack_model_dir
-    from sagebox.serving.multimodel import ModelCache
+    from sagebox.serving._worker.multimodel import ModelCache
 
     model = tmp_path / "model"
     model.mkdir()

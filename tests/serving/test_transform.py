@@ -10,7 +10,7 @@ import pytest
 
 from sagebox.backends.metadata.base import JobStatus
 from sagebox.errors import InputDataError, NotFoundError
-from sagebox.serving.transform import TransformClient
+from sagebox.serving import TransformClient
 from sagebox.session import Session
 
 CSV = (

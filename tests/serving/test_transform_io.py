@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.errors import InputDataError
-from sagebox.serving.transform_io import (
+from sagebox.serving._transform.records import (
     JsonPath,
     encode_request,
     join,
@@ -52,7 +52,7 @@ def test_csv_records_keep_quoted_newlines(tmp_path: Path) -> None:
         ["2", "plain"],
     ]
     body = encode_request([r[1] for r in records], "text/csv")
-    from sagebox.serving.handler import input_fn
+    from sagebox.models.handler import input_fn
 
     assert input_fn(body, "text/csv") == ["two\nlines, and a comma", "plain"]
 

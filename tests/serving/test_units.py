@@ -12,9 +12,13 @@ from types import SimpleNamespace
 import pytest
 
 from sagebox.errors import InputDataError, NotFoundError
-from sagebox.serving.autoscaling import TargetTracker
-from sagebox.serving.bandit import Bandit
-from sagebox.serving.capture import CaptureWriter
+from sagebox.serving._control.autoscaling import TargetTracker
+from sagebox.serving._control.bandit import Bandit
+from sagebox.serving._control.capture import CaptureWriter
+from sagebox.serving._control.deployment import evaluate_alarms
+from sagebox.serving._control.metrics import VariantMetrics, prometheus_text
+from sagebox.serving._control.routing import WeightedChooser, pick_instance
+from sagebox.serving._control.shadow import ShadowComparison, compare_answers
 from sagebox.serving.config import (
     AutoScalingPolicy,
     DataCaptureConfig,
@@ -23,10 +27,6 @@ from sagebox.serving.config import (
     TrafficRouting,
     parse_config,
 )
-from sagebox.serving.deployment import evaluate_alarms
-from sagebox.serving.metrics import VariantMetrics, prometheus_text
-from sagebox.serving.routing import WeightedChooser, pick_instance
-from sagebox.serving.shadow import ShadowComparison, compare_answers
 
 
 def test_config_round_trip_and_defaults() -> None:
@@ -254,7 +254,7 @@ def test_capture_writes_sagemaker_records(tmp_path: Path) -> None:
 
 
 def test_batcher_groups_concurrent_requests_and_keeps_order() -> None:
-    from sagebox.serving.batching import Batcher
+    from sagebox.serving._worker.batching import Batcher
 
     class Model:
         def __init__(self) -> None:
@@ -284,7 +284,7 @@ def test_batcher_counts_the_model_busy_time_on_one_thread() -> None:
     import threading
     import time
 
-    from sagebox.serving.batching import Batcher
+    from sagebox.serving._worker.batching import Batcher
 
     class Model:
         threads: set[int] = set()
@@ -310,7 +310,7 @@ def test_a_batched_worker_loads_its_model_on_the_thread_it_predicts_on(tmp_path:
     # torch gives each calling thread its own OpenMP team; two teams slow every batch
     import threading
 
-    from sagebox.serving.worker import WorkerApp
+    from sagebox.serving._worker.worker import WorkerApp
 
     code = tmp_path / "model" / "code"
     code.mkdir(parents=True)
@@ -336,7 +336,7 @@ def test_a_batched_worker_loads_its_model_on_the_thread_it_predicts_on(tmp_path:
 def test_batcher_answers_a_chunk_before_the_rest_of_the_batch() -> None:
     import threading
 
-    from sagebox.serving.batching import Batcher
+    from sagebox.serving._worker.batching import Batcher
 
     release = threading.Event()
 
@@ -366,7 +366,7 @@ def test_batcher_answers_a_chunk_before_the_rest_of_the_batch() -> None:
 
 
 def test_a_failing_chunk_fails_only_its_own_requests() -> None:
-    from sagebox.serving.batching import Batcher
+    from sagebox.serving._worker.batching import Batcher
 
     class Model:
         def predict(self, items: list[str]) -> list[str]:

@@ -42,7 +42,7 @@ def test_builtin_algorithm_job_packages_a_servable_model(
     manifest = json.loads((unpacked / "manifest.json").read_text())
     assert manifest["algorithm"] == "linear-text" and manifest["training_job"] == job.name
     assert (unpacked / "code" / "inference.py").is_file()
-    from sagebox.serving.handler import model_fn, predict_fn
+    from sagebox.models.handler import model_fn, predict_fn
 
     predictions = predict_fn(["I love it", "awful, returning it"], model_fn(unpacked))
     assert {p["label"] for p in predictions} <= {-1, 0, 1}
@@ -204,7 +204,7 @@ def test_xgboost_on_a_tabular_channel(session: Session, tmp_path: Path) -> None:
     job = est.fit("tabular/train.csv", logs=False)
     assert job.metrics["train:accuracy"] > 0.9
     unpacked = _untar(session, job.outputs["model"], tmp_path)
-    from sagebox.serving.handler import model_fn, predict_fn
+    from sagebox.models.handler import model_fn, predict_fn
 
     served = predict_fn(["2.0,0,0", "-2.0,0,0"], model_fn(unpacked))
     assert [p["label"] for p in served] == [1, -1]

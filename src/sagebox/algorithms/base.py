@@ -18,11 +18,27 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-__all__ = ["FitContext", "OneOf", "Range", "TextClassifier", "check_fit_inputs", "print_metric"]
+__all__ = [
+    "FastScorer",
+    "FitContext",
+    "OneOf",
+    "Range",
+    "TextClassifier",
+    "check_fit_inputs",
+    "print_metric",
+]
+
+
+class FastScorer(Protocol):
+    """A lean scorer compiled from a fitted classifier (see :meth:`TextClassifier.fast_scorer`)."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, one row per text, in the classifier's ``classes_`` order."""
+        ...
 
 
 def print_metric(name: str, value: float, step: int | None = None) -> None:
@@ -212,6 +228,14 @@ class TextClassifier(abc.ABC):
         """The most probable label per text."""
         proba = self.predict_proba(texts)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def fast_scorer(self) -> FastScorer | None:
+        """A scorer with the same probabilities but less time per request, or None.
+
+        Model servers ask a loaded classifier for it once and score small requests with it.
+        The default is None (score with :meth:`predict_proba`).
+        """
+        return None
 
     @abc.abstractmethod
     def save(self, model_dir: Path) -> None:

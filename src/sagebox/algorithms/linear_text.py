@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from sagebox.algorithms.base import (
+    FastScorer,
     FitContext,
     OneOf,
     Range,
@@ -131,6 +132,12 @@ class LinearTextClassifier(TextClassifier):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.pipeline_.predict_proba([str(t) for t in texts]))
+
+    def fast_scorer(self) -> FastScorer | None:
+        """The fitted pipeline compiled into plain lookups (:mod:`._linear_fastpath`)."""
+        from sagebox.algorithms._linear_fastpath import compile_linear_text
+
+        return compile_linear_text(self.pipeline_)
 
     def save(self, model_dir: Path) -> None:
         import joblib

@@ -96,9 +96,8 @@ def load_text_model(source: str | Path, session: Session | None = None) -> TextM
     Raises:
         NotFoundError: if ``source`` is neither a file/directory nor a registered model.
     """
-    from sagebox.models import unpack_model
-    from sagebox.serving.app import load_handler
-    from sagebox.serving.handler import LoadedModel
+    from sagebox.models import load_handler, unpack_model
+    from sagebox.models.handler import LoadedModel
 
     path = Path(source)
     tmp = tempfile.TemporaryDirectory(prefix="sagebox-clarify-model-")

@@ -38,7 +38,7 @@ def demo(
 
     total = len(DEMO_STEPS)
     if deployment:
-        from sagebox.serving.walkthrough import DEPLOYMENT_STEPS
+        from sagebox.demo import DEPLOYMENT_STEPS
 
         total += len(DEPLOYMENT_STEPS)
     with progress(enabled=True) as prog:

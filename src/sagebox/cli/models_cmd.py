@@ -69,7 +69,7 @@ def export(
     json_output: bool = JsonOption,
 ) -> None:
     """Export a model to ONNX for edge devices, with a parity and size/latency report."""
-    from sagebox.serving.edge_cli import run_export
+    from sagebox.cli._edge import run_export
 
     report = run_export(name, out, quantize, check, sample)
     if json_output:

@@ -17,11 +17,11 @@ def serve(
     autoscales, and runs deployments. `sagebox endpoints create` starts one in the background
     when none runs on the port.
     """
-    from sagebox.serving._client import ensure_port_free
-    from sagebox.serving.server import main
+    from sagebox.serving import ensure_port_free
+    from sagebox.serving import serve as run_foreground
 
     ensure_port_free(host, port)
-    main(["--host", host, "--port", str(port)])
+    run_foreground(host, port)
 
 
 def transform(
@@ -44,7 +44,7 @@ def transform(
     json_output: bool = JsonOption,
 ) -> None:
     """Score lake files with a model as a batch transform job."""
-    from sagebox.serving.transform import TransformClient
+    from sagebox.serving import TransformClient
 
     with console.status("batch transform"):
         job = TransformClient().run(

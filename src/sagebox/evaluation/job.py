@@ -15,8 +15,7 @@ def run_evaluation_job(ctx: JobContext) -> None:
     """Evaluate input ``model`` (a model.tar.gz) on input ``test``; write evaluation.json."""
     from sagebox.datasets import LABEL_COLUMN, LABELS, TEXT_COLUMN
     from sagebox.evaluation.metrics import classification_report
-    from sagebox.models import unpack_model
-    from sagebox.serving.app import load_handler
+    from sagebox.models import load_handler, unpack_model
 
     model_dir = unpack_model(ctx.input_path("model"), ctx.workdir / "model")
     hooks = load_handler(model_dir)

@@ -146,7 +146,7 @@ def lookup_hooks(inference_file: str) -> SimpleNamespace:
     ``input_fn`` accepts what the base model accepts, plus JSON (or JSON lines) objects that
     carry the id field instead of text; ``predict_fn`` and ``output_fn`` are the base model's.
     """
-    from sagebox.serving import handler
+    from sagebox.models import handler
 
     model_dir = Path(inference_file).resolve().parent.parent
     config = json.loads((model_dir / CONFIG_NAME).read_text(encoding="utf-8"))
@@ -193,7 +193,7 @@ def lookup_hooks(inference_file: str) -> SimpleNamespace:
 
 
 def _needs_lookup(item: Any, config: dict[str, Any]) -> bool:
-    from sagebox.serving.handler import TEXT_FIELD
+    from sagebox.models.handler import TEXT_FIELD
 
     return isinstance(item, dict) and config["id_field"] in item and TEXT_FIELD not in item
 

@@ -4,6 +4,6 @@ Edit this file inside ``model.tar.gz`` to customise pre- or post-processing; the
 it from ``code/inference.py``. The defaults delegate to sagebox's built-in handler.
 """
 
-from sagebox.serving.handler import input_fn, model_fn, output_fn, predict_fn
+from sagebox.models.handler import input_fn, model_fn, output_fn, predict_fn
 
 __all__ = ["input_fn", "model_fn", "output_fn", "predict_fn"]

@@ -28,6 +28,7 @@ __all__ = [
     "ProductionVariant",
     "ShadowVariant",
     "TrafficRouting",
+    "TransformConfig",
     "parse_config",
 ]
 
@@ -339,6 +340,34 @@ class EndpointConfig(_Model):
 
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class TransformConfig(BaseModel):
+    """A batch transform, in SageMaker's terms.
+
+    Example:
+        >>> TransformConfig(model="reviews-v1", input="raw/reviews.csv", output="scored/",
+        ...                 content_type="text/csv", header=True, input_filter="$[4]",
+        ...                 join_source="Input").batch_strategy
+        'MultiRecord'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    input: str
+    output: str
+    content_type: Literal["text/csv", "application/jsonlines", "text/plain"] | None = None
+    split_type: Literal["Line", "None"] = "Line"
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    max_payload_mb: float = Field(default=6.0, gt=0, le=100)
+    max_records_per_request: int = Field(default=500, ge=1)
+    max_concurrent_transforms: int = Field(default=2, ge=1, le=32)
+    header: bool = False
+    join_source: Literal["None", "Input"] = "None"
+    input_filter: str = "$"
+    output_filter: str = "$"
+    request_timeout_s: float = Field(default=300.0, gt=0)
 
 
 def parse_config(kind: type[M], data: Any, what: str = "endpoint config") -> M:

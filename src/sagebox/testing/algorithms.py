@@ -35,7 +35,7 @@ import pytest
 from sagebox.algorithms.base import FitContext, TextClassifier
 from sagebox.errors import InputDataError
 from sagebox.models import build_manifest, pack_model_dir, unpack_model
-from sagebox.serving.handler import model_fn, predict_fn
+from sagebox.models.handler import model_fn, predict_fn
 
 __all__ = ["LABELS", "TEXTS", "AlgorithmSuite"]
 

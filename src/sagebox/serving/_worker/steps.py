@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sagebox.errors import InputDataError
-from sagebox.serving import handler
+from sagebox.models import handler
 
 __all__ = ["BUILTIN_STEPS", "builtin_step"]
 

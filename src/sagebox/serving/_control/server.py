@@ -1,4 +1,4 @@
-"""``sagebox serve`` / ``python -m sagebox.serving.server``: the supervisor and its gateway.
+"""``sagebox serve`` (``python -m sagebox.serving._control.server``): supervisor and gateway.
 
 One process per host and port: the gateway (on uvloop when installed) and the
 supervisor share one event loop; worker processes are its children. SIGTERM or SIGINT stops
@@ -13,7 +13,7 @@ import asyncio
 import signal
 import sys
 
-__all__ = ["main", "run_server"]
+__all__ = ["main", "run_server", "serve"]
 
 
 async def run_server(host: str, port: int, exit_when_idle: bool = False) -> None:
@@ -25,9 +25,9 @@ async def run_server(host: str, port: int, exit_when_idle: bool = False) -> None
     import errno
 
     from sagebox.errors import PortInUseError
-    from sagebox.serving._server import drain, start_server
-    from sagebox.serving.gateway import Gateway
-    from sagebox.serving.supervisor import Supervisor
+    from sagebox.serving._control.gateway import Gateway
+    from sagebox.serving._control.supervisor import Supervisor
+    from sagebox.serving._http.server import drain, start_server
     from sagebox.session import Session
 
     supervisor = Supervisor(Session(), host, port, exit_when_idle=exit_when_idle)
@@ -63,10 +63,22 @@ def main(argv: list[str] | None = None) -> int:
         help="exit once the last endpoint is deleted (auto-started servers)",
     )
     args = parser.parse_args(argv)
-    from sagebox.serving._server import run
-
-    run(lambda: run_server(args.host, args.port, args.exit_when_idle))
+    serve(args.host, args.port, args.exit_when_idle)
     return 0
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080, exit_when_idle: bool = False) -> None:
+    """Run the supervisor and gateway in the foreground until SIGTERM or SIGINT.
+
+    Example:
+        >>> serve("127.0.0.1", 8080)  # what ``sagebox serve --port 8080`` runs
+
+    Raises:
+        PortInUseError: if ``host:port`` cannot be bound.
+    """
+    from sagebox.serving._http.server import run
+
+    run(lambda: run_server(host, port, exit_when_idle))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ from sagebox.jobs import JobClient
 from sagebox.jobs.context import file_sha256
 from sagebox.session import Session
 
-__all__ = ["DEMO_DATABASE", "DEMO_STEPS", "DemoResult", "SAMPLE_REVIEWS", "run_demo"]
+__all__ = [
+    "DEMO_DATABASE",
+    "DEMO_STEPS",
+    "FEATURE_STORE_STEPS",
+    "SAMPLE_REVIEWS",
+    "DemoResult",
+    "run_demo",
+]
 
 #: the catalog database the demo crawls its raw reviews into (table ``raw``)
 DEMO_DATABASE = "reviews"
@@ -100,7 +107,7 @@ def run_demo(
         on_step: progress callback.
         algorithm: the built-in algorithm the training job fits (default ``linear-text``).
         hyperparameters: its hyperparameters.
-        deployment: also run the serving walkthrough (:mod:`sagebox.serving.walkthrough`):
+        deployment: also run the deployment steps (:mod:`sagebox.demo._deployment`):
             A/B test, canary rollback, autoscaling and batch transform.
         feature_store: engineer tokenized features into the ``reviews`` feature group,
             train on a point-in-time training set from it, and serve a model that looks
@@ -121,8 +128,7 @@ def run_demo(
 
     from sagebox.datasets import generate_reviews, read_raw_reviews
     from sagebox.models import ModelClient
-    from sagebox.serving import EndpointClient
-    from sagebox.serving.endpoints import ensure_port_free
+    from sagebox.serving import EndpointClient, ensure_port_free
 
     started = time.perf_counter()
     steps = iter(FEATURE_STORE_STEPS if feature_store else DEMO_STEPS)
@@ -240,7 +246,7 @@ def run_demo(
         on_step(next(steps))
         endpoints.delete(endpoint_name)
     if deployment:
-        from sagebox.serving.walkthrough import run_deployment_demo
+        from sagebox.demo._deployment import run_deployment_demo
 
         result.deployment = run_deployment_demo(
             session,
@@ -286,7 +292,7 @@ def _port_once_free(port: int, timeout: float = 15.0) -> int:
     import time
 
     from sagebox.errors import PortInUseError
-    from sagebox.serving.endpoints import ensure_port_free
+    from sagebox.serving import ensure_port_free
 
     deadline = time.monotonic() + timeout
     while True:

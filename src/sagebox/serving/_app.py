@@ -1,7 +1,7 @@
 """A FastAPI app serving one unpacked model: ``GET /ping`` and ``POST /invocations``.
 
 Handy for notebooks and tests (``fastapi.testclient.TestClient(create_app(model_dir))``);
-endpoints run the leaner :mod:`sagebox.serving.worker` instead.
+endpoints run the leaner :mod:`sagebox.serving._worker.worker` instead.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from sagebox.errors import SageboxError
-from sagebox.serving.pipeline import load_handler
+from sagebox.models import load_handler
 
-__all__ = ["create_app", "load_handler"]
+__all__ = ["create_app"]
 
 
 def create_app(model_dir: Path, endpoint_name: str = "local") -> FastAPI:

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.errors import JobError
-from sagebox.serving._http import HttpPool, WorkerTimeout, WorkerUnavailable
-from sagebox.serving.autoscaling import TargetTracker, process_cpu_seconds
+from sagebox.serving._control.autoscaling import TargetTracker, process_cpu_seconds
+from sagebox.serving._control.metrics import VariantMetrics
+from sagebox.serving._control.routing import pick_instance
+from sagebox.serving._control.shadow import ShadowComparison
+from sagebox.serving._http.pool import HttpPool, WorkerTimeout, WorkerUnavailable
 from sagebox.serving.config import ProductionVariant
-from sagebox.serving.metrics import VariantMetrics
-from sagebox.serving.routing import pick_instance
-from sagebox.serving.shadow import ShadowComparison
 
 __all__ = ["Instance", "VariantRuntime"]
 
@@ -76,7 +76,7 @@ class Instance:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "sagebox.serving.worker",
+                sys.executable, "-m", "sagebox.serving._worker.worker",
                 "--spec", str(self.variant.spec_path), "--fd", str(sock.fileno()),
                 pass_fds=(sock.fileno(),), stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=asyncio.subprocess.STDOUT,

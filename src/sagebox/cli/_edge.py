@@ -14,7 +14,7 @@ def run_export(
     name: str, out: Path, quantize: bool, check: Path | None, sample: int
 ) -> dict[str, Any]:
     """Export registered model ``name`` to ``out``; check parity on ``check`` if given."""
-    from sagebox.serving.edge import export_model
+    from sagebox.models.edge import export_model
     from sagebox.session import Session
 
     texts = labels = None

@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from sagebox.serving._control.instances import VariantRuntime
+from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import Alarm, DeploymentConfig, EndpointConfig
-from sagebox.serving.instances import VariantRuntime
-from sagebox.serving.runtime import EndpointRuntime
 
 __all__ = ["evaluate_alarms", "run_update"]
 

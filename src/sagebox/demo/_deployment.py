@@ -43,20 +43,17 @@ def run_deployment_demo(
     """Run the deployment steps; return what each showed (JSON-ready)."""
     import pandas as pd
 
-    from sagebox.demo import _run_job
     from sagebox.jobs import JobClient
     from sagebox.models import ModelClient
-    from sagebox.serving.endpoints import EndpointClient
-    from sagebox.serving.transform import TransformClient
+    from sagebox.serving import EndpointClient, TransformClient
 
     steps = iter(DEPLOYMENT_STEPS)
     out: dict[str, Any] = {}
     on_step(next(steps))
-    train = _run_job(
-        JobClient(session),
+    train = JobClient(session).run(
         "training",
-        {"algorithm": "linear-text", "hyperparameters": _V2_HYPERPARAMETERS},
-        {"train": prepare_outputs["train"], "validation": prepare_outputs["validation"]},
+        parameters={"algorithm": "linear-text", "hyperparameters": _V2_HYPERPARAMETERS},
+        inputs={"train": prepare_outputs["train"], "validation": prepare_outputs["validation"]},
     )
     v2 = ModelClient(session).create(f"reviews-linear-v2-{run_id}", training_job=train.name)
     models = {"v1": model_name, "v2": v2.name}

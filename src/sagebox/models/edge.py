@@ -165,7 +165,7 @@ def compare(
     latency_samples: int = 100,
 ) -> dict[str, Any]:
     """Parity (agreement of predictions), accuracy, size and latency: original vs ONNX."""
-    from sagebox.serving.handler import model_fn
+    from sagebox.models.handler import model_fn
 
     meta = json.loads((export_dir / "edge.json").read_text())
     original = model_fn(model_dir)

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.errors import InputDataError
-from sagebox.serving.bandit import Bandit
-from sagebox.serving.capture import CaptureWriter
+from sagebox.serving._control.bandit import Bandit
+from sagebox.serving._control.capture import CaptureWriter
+from sagebox.serving._control.instances import VariantRuntime
+from sagebox.serving._control.routing import WeightedChooser
 from sagebox.serving.config import EndpointConfig, ProductionVariant
-from sagebox.serving.instances import VariantRuntime
-from sagebox.serving.routing import WeightedChooser
 
 __all__ = ["EndpointRuntime", "UnknownVariantError"]
 

@@ -8,7 +8,7 @@ recently used ones are unloaded first. A model's footprint is estimated by its u
 disk, which for scikit-learn pickles is close to its size in memory.
 
 Downloads run on worker threads; every ``model_fn`` and every prediction runs on one model
-thread of the cache (:func:`~sagebox.serving.batching.model_thread`), so that torch models
+thread of the cache (:func:`~sagebox.serving._worker.batching.model_thread`), so that torch models
 share one OpenMP team and the event loop never waits on a model.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.errors import InputDataError, NotFoundError
-from sagebox.serving.batching import model_thread
-from sagebox.serving.pipeline import HookModel
+from sagebox.models import HookModel
+from sagebox.serving._worker.batching import model_thread
 
 __all__ = ["ModelCache"]
 

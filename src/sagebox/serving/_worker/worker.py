@@ -1,9 +1,9 @@
-"""A model worker process: ``python -m sagebox.serving.worker --spec SPEC.json``.
+"""A model worker process: ``python -m sagebox.serving._worker.worker --spec SPEC.json``.
 
 It speaks SageMaker's container contract on HTTP: ``GET /ping`` (ready once the model is
 loaded) and ``POST /invocations``, plus ``GET /stats``, ``GET /execution-parameters`` (what
 batch transform asks) and ``POST /_fault`` (fault injection for drills). It runs on the lean
-server of :mod:`sagebox.serving._server` and answers a plain model request inline, without a
+server of :mod:`sagebox.serving._http.server` and answers a plain model request inline, without a
 task or a thread hop, because on a 2-core machine every layer on the request path shows up.
 
 A bad request is a 4xx with ``{"error", "hint"}``; an exception in model code is a 500 with
@@ -27,38 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.errors import (
-    AlreadyExistsError,
-    NotFoundError,
     PayloadTooLargeError,
     SageboxError,
-    ServiceUnavailableError,
-    UnsupportedContentTypeError,
 )
-from sagebox.serving._server import Request, Response
+from sagebox.serving._http.errors import error_body, error_status
+from sagebox.serving._http.server import Request, Response
 
-__all__ = ["WorkerApp", "error_status", "main"]
+__all__ = ["WorkerApp", "main"]
 
 _JSON = b"application/json"
-
-
-def error_status(exc: SageboxError) -> int:
-    """The HTTP status of a user error."""
-    if isinstance(exc, PayloadTooLargeError):
-        return 413
-    if isinstance(exc, UnsupportedContentTypeError):
-        return 415
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, AlreadyExistsError):
-        return 409
-    if isinstance(exc, ServiceUnavailableError):
-        return 503
-    return 400
-
-
-def error_body(message: str, hint: str | None = None) -> bytes:
-    """The JSON body of an error answer."""
-    return json.dumps({"error": message, "hint": hint}).encode("utf-8")
 
 
 class WorkerApp:
@@ -81,7 +58,7 @@ class WorkerApp:
         self.batcher = None
         self.model: Any = None
         if spec.get("multi_model"):
-            from sagebox.serving.multimodel import ModelCache
+            from sagebox.serving._worker.multimodel import ModelCache
             from sagebox.session import Session
 
             mm = spec["multi_model"]
@@ -93,13 +70,14 @@ class WorkerApp:
                 mm.get("max_models"),
             )
         else:
-            from sagebox.serving.pipeline import HookModel, load_served_model
+            from sagebox.models import HookModel
+            from sagebox.serving._worker.inference_pipeline import load_served_model
 
             batching = spec.get("batching")
             if not batching:
                 self.model = load_served_model(spec)
             else:
-                from sagebox.serving.batching import Batcher, model_thread
+                from sagebox.serving._worker.batching import Batcher, model_thread
 
                 thread = model_thread()  # loads and predicts: one OpenMP team
                 self.model = thread.submit(load_served_model, spec).result()
@@ -238,7 +216,7 @@ async def serve(app: WorkerApp, sock: socket.socket) -> None:
     """Serve ``app`` on an already bound socket until SIGTERM or SIGINT."""
     import asyncio
 
-    from sagebox.serving._server import start_server
+    from sagebox.serving._http.server import start_server
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -251,7 +229,7 @@ async def serve(app: WorkerApp, sock: socket.socket) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Load the model, then serve it on the inherited socket ``--fd`` or on ``--port``."""
-    from sagebox.serving._server import run
+    from sagebox.serving._http.server import run
 
     parser = argparse.ArgumentParser(description="sagebox model worker")
     parser.add_argument("--spec", type=Path, required=True)

@@ -25,8 +25,8 @@ from sagebox.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import DeploymentConfig, EndpointConfig, parse_config
-from sagebox.serving.runtime import EndpointRuntime
 from sagebox.session import Session
 
 __all__ = ["Supervisor"]
@@ -168,7 +168,7 @@ class Supervisor:
         self, name: str, raw_config: dict[str, Any], raw_policy: dict[str, Any]
     ) -> dict[str, Any]:
         """Start a blue/green update of ``name`` to a new config; return at once."""
-        from sagebox.serving.deployment import run_update
+        from sagebox.serving._control.deployment import run_update
 
         runtime = self.runtime(name)
         if runtime.status != "InService":

@@ -16,7 +16,7 @@ from typing import Any
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
 from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, ServiceUnavailableError
-from sagebox.serving._client import ServerConnection, ensure_port_free
+from sagebox.serving._client.admin import ServerConnection, ensure_port_free
 from sagebox.serving.config import (
     DeploymentConfig,
     EndpointConfig,
@@ -25,7 +25,7 @@ from sagebox.serving.config import (
 )
 from sagebox.session import Session
 
-__all__ = ["EndpointClient", "Invocation", "ensure_port_free"]
+__all__ = ["EndpointClient", "Invocation"]
 
 _STARTUP_TIMEOUT_S = 180.0
 _LIVE = ("Creating", "InService", "Updating")
@@ -358,7 +358,7 @@ class EndpointClient:
                 argv=[
                     sys.executable,
                     "-m",
-                    "sagebox.serving.server",
+                    "sagebox.serving._control.server",
                     "--host",
                     host,
                     "--port",

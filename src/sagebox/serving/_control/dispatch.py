@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sagebox.serving._http import WorkerTimeout, WorkerUnavailable
-from sagebox.serving.instances import Instance, VariantRuntime
-from sagebox.serving.worker import error_body
+from sagebox.serving._control.instances import Instance, VariantRuntime
+from sagebox.serving._http.errors import error_body
+from sagebox.serving._http.pool import WorkerTimeout, WorkerUnavailable
 
 __all__ = ["forward"]
 

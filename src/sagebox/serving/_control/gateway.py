@@ -1,6 +1,7 @@
 """The gateway: one HTTP front for every endpoint of a ``sagebox serve`` process.
 
-Data plane (on the lean server of :mod:`sagebox.serving._server`: it is on every request's path):
+Data plane (on the lean server of :mod:`sagebox.serving._http.server`: it is on every
+request's path):
 
 - ``POST /endpoints/{name}/invocations``: headers ``Content-Type``, ``Accept``,
   ``X-Sagebox-Target-Variant``, ``X-Sagebox-Target-Model`` (multi-model) and
@@ -11,7 +12,7 @@ Data plane (on the lean server of :mod:`sagebox.serving._server`: it is on every
 
 Control plane: ``GET /endpoints[/{name}]``, ``GET /metrics`` (Prometheus text), ``GET
 /endpoints/{name}/metrics`` (JSON), ``POST /endpoints/{name}/rewards`` (bandit), and the admin
-API under ``/_admin/`` that :class:`~sagebox.serving.endpoints.EndpointClient` uses.
+API under ``/_admin/`` that :class:`~sagebox.serving._client.endpoints.EndpointClient` uses.
 
 Errors are JSON ``{"error", "hint"}`` with a 4xx for the caller's mistakes (404 unknown
 endpoint, 400 unknown variant or bad body, 413 too large, 415 content type) and 502/503/504
@@ -29,15 +30,15 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from sagebox.errors import InputDataError, SageboxError
-from sagebox.serving._server import Request, Response
-from sagebox.serving.dispatch import forward
-from sagebox.serving.instances import VariantRuntime
-from sagebox.serving.metrics import prometheus_text
-from sagebox.serving.runtime import EndpointRuntime
-from sagebox.serving.worker import error_body, error_status
+from sagebox.serving._control.dispatch import forward
+from sagebox.serving._control.instances import VariantRuntime
+from sagebox.serving._control.metrics import prometheus_text
+from sagebox.serving._control.runtime import EndpointRuntime
+from sagebox.serving._http.errors import error_body, error_status
+from sagebox.serving._http.server import Request, Response
 
 if TYPE_CHECKING:
-    from sagebox.serving.supervisor import Supervisor
+    from sagebox.serving._control.supervisor import Supervisor
 
 __all__ = ["Gateway"]
 
@@ -151,7 +152,7 @@ class Gateway:
         key: str | None,
         timeout: float,
     ) -> tuple[int, bytes, bytes, float | None]:
-        """Send a request to the variant (see :func:`~sagebox.serving.dispatch.forward`)."""
+        """Send a request to the variant (see :func:`.dispatch.forward`)."""
         return await forward(variant, body, headers, key, timeout, self._spawn)
 
     def _mirror(

@@ -1,4 +1,4 @@
-"""Batch transform: score lake files with a registered model, as a job (``batch-transform``).
+"""The ``batch-transform`` job kind: score lake files with a registered model (job runner).
 
 The job starts ``max_concurrent_transforms`` worker processes serving the same model package
 an endpoint would, splits each input file into records (CSV rows, JSON lines, or the whole
@@ -14,91 +14,22 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from sagebox.errors import InputDataError, JobError
+from sagebox.serving.config import TransformConfig
 from sagebox.session import Session
 
-__all__ = ["TransformClient", "TransformConfig", "run_transform_job"]
+__all__ = ["run_transform_job"]
 
 _TYPES = {".csv": "text/csv", ".jsonl": "application/jsonlines", ".json": "application/jsonlines"}
-
-
-class TransformConfig(BaseModel):
-    """A batch transform, in SageMaker's terms.
-
-    Example:
-        >>> TransformConfig(model="reviews-v1", input="raw/reviews.csv", output="scored/",
-        ...                 content_type="text/csv", header=True, input_filter="$[4]",
-        ...                 join_source="Input").batch_strategy
-        'MultiRecord'
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str
-    input: str
-    output: str
-    content_type: Literal["text/csv", "application/jsonlines", "text/plain"] | None = None
-    split_type: Literal["Line", "None"] = "Line"
-    batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
-    max_payload_mb: float = Field(default=6.0, gt=0, le=100)
-    max_records_per_request: int = Field(default=500, ge=1)
-    max_concurrent_transforms: int = Field(default=2, ge=1, le=32)
-    header: bool = False
-    join_source: Literal["None", "Input"] = "None"
-    input_filter: str = "$"
-    output_filter: str = "$"
-    request_timeout_s: float = Field(default=300.0, gt=0)
-
-
-class TransformClient:
-    """Start batch transform jobs.
-
-    Example:
-        >>> job = TransformClient(Session()).run(
-        ...     "reviews-v1", "raw/reviews.csv", "scored/", content_type="text/csv",
-        ...     header=True, input_filter="$[4]", join_source="Input")
-        >>> job.status
-        <JobStatus.COMPLETED: 'Completed'>
-    """
-
-    def __init__(self, session: Session | None = None) -> None:
-        self.session = session or Session()
-
-    def run(self, model: str, input: str, output: str, wait: bool = True, **options: Any) -> Any:
-        """Submit a ``batch-transform`` job (and wait for it unless ``wait=False``).
-
-        Raises:
-            InputDataError: on invalid options or filters.
-            NotFoundError: if the model is not registered.
-        """
-        from sagebox.jobs import JobClient
-        from sagebox.serving.config import parse_config
-        from sagebox.serving.transform_io import JsonPath
-
-        config = parse_config(
-            TransformConfig,
-            {"model": model, "input": input, "output": output, **options},
-            "transform config",
-        )
-        JsonPath(config.input_filter)
-        JsonPath(config.output_filter)
-        self.session.metadata.get_model(model)
-        jobs = JobClient(self.session)
-        job = jobs.submit(
-            "batch-transform", parameters={"transform": config.model_dump(mode="json")}
-        )
-        return jobs.wait(job.name) if wait else job
 
 
 def run_transform_job(ctx: Any) -> None:
     """The ``batch-transform`` job kind."""
     from sagebox.models.package import unpack_model
+    from sagebox.serving._control.instances import VariantRuntime
     from sagebox.serving.config import ProductionVariant, parse_config
-    from sagebox.serving.instances import VariantRuntime
 
     config = parse_config(TransformConfig, ctx.parameters["transform"], "transform config")
     session = ctx.session
@@ -154,8 +85,8 @@ async def _run(
 async def _transform_file(
     ctx: Any, config: TransformConfig, variant: Any, key: str, number: int, payload: int
 ) -> tuple[int, int]:
-    from sagebox.serving.dispatch import forward
-    from sagebox.serving.transform_io import (
+    from sagebox.serving._control.dispatch import forward
+    from sagebox.serving._transform.records import (
         JsonPath,
         join,
         mini_batches,
@@ -220,7 +151,7 @@ async def _transform_file(
 def _output_header(
     header: list[str], predictions: list[Any], joined: bool, output_filter: str
 ) -> list[str] | None:
-    from sagebox.serving.transform_io import JsonPath, flatten
+    from sagebox.serving._transform.records import JsonPath, flatten
 
     columns = list(flatten(predictions[0]).keys()) if predictions else []
     full = [*header, *columns] if joined else columns

@@ -1,0 +1,1 @@
+"""Runs in the user's process: endpoint and transform clients, the admin client."""

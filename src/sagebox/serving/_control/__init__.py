@@ -1,0 +1,1 @@
+"""Runs in the ``sagebox serve`` process: supervisor, gateway, variants, routing, deployments."""

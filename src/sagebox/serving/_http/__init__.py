@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the server and worker processes: lean server, keep-alive pool."""
