@@ -14,75 +14,12 @@ in private sub-packages named after the process that runs it:
 - ``_transform/``: a ``batch-transform`` job in the job runner;
 - ``_http/``: the HTTP plumbing the server and worker processes share.
 
-The public names are imported lazily so that ``import sagebox.serving`` stays light.
+The public names (listed in ``__init__.pyi``) are imported lazily so that
+``import sagebox.serving`` stays light.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import lazy_loader
 
-if TYPE_CHECKING:
-    from sagebox.serving._app import create_app
-    from sagebox.serving._client.admin import ensure_port_free
-    from sagebox.serving._client.endpoints import EndpointClient, Invocation
-    from sagebox.serving._client.transform import TransformClient
-    from sagebox.serving._control.server import serve
-    from sagebox.serving.config import (
-        Alarm,
-        AutoScalingPolicy,
-        BanditConfig,
-        BatchingConfig,
-        DataCaptureConfig,
-        DeploymentConfig,
-        EndpointConfig,
-        MultiModelConfig,
-        PipelineStep,
-        ProductionVariant,
-        ShadowVariant,
-        TrafficRouting,
-        TransformConfig,
-    )
-
-__all__ = [
-    "Alarm",
-    "AutoScalingPolicy",
-    "BanditConfig",
-    "BatchingConfig",
-    "DataCaptureConfig",
-    "DeploymentConfig",
-    "EndpointClient",
-    "EndpointConfig",
-    "Invocation",
-    "MultiModelConfig",
-    "PipelineStep",
-    "ProductionVariant",
-    "ShadowVariant",
-    "TrafficRouting",
-    "TransformClient",
-    "TransformConfig",
-    "create_app",
-    "ensure_port_free",
-    "serve",
-]
-
-_LAZY = {name: "sagebox.serving.config" for name in __all__}
-_LAZY.update(
-    EndpointClient="sagebox.serving._client.endpoints",
-    Invocation="sagebox.serving._client.endpoints",
-    TransformClient="sagebox.serving._client.transform",
-    create_app="sagebox.serving._app",
-    ensure_port_free="sagebox.serving._client.admin",
-    serve="sagebox.serving._control.server",
-)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sagebox.serving' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
