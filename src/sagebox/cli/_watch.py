@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from sagebox.debugger._events import EventReader
+from sagebox.debugger.events import EventReader
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
