@@ -54,7 +54,7 @@ class JobWatch:
         from rich.text import Text
 
         from sagebox.cli.debug_cmd import rules_table
-        from sagebox.profiler._report_data import job_duration, rule_evaluations, rule_rows
+        from sagebox.profiler import job_duration, rule_evaluations, rule_rows
 
         job = self.client.describe(self.name)
         self._read_scalars()

@@ -54,10 +54,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sagebox.debugger.events import EventWriter
 from sagebox.debugger._hook_config import COLLECTIONS, HookConfig
 from sagebox.debugger._hook_inputs import batch_size, grad_outputs, to_float, to_labels
 from sagebox.debugger._hook_stats import decode_stats, is_activation, tensor_stats
+from sagebox.debugger.events import EventWriter
 from sagebox.errors import ConfigError
 
 if TYPE_CHECKING:
