@@ -1,4 +1,4 @@
-"""Write small synthetic debug directories (the event streams of sagebox.debugger._events)."""
+"""Write small synthetic debug directories (the event streams of sagebox.debugger.events)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sagebox.debugger._events import EventWriter
+from sagebox.debugger.events import EventWriter
 
 T0 = 1_700_000_000.0
 

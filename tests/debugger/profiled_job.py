@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sagebox.backends.metadata.base import JobRecord, JobStatus, RuleEvaluationRecord
-from sagebox.debugger._events import EventWriter
+from sagebox.debugger.events import EventWriter
 from sagebox.session import Session
 
 T0 = 1_800_000_000.0

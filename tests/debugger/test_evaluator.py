@@ -15,8 +15,8 @@ import pytest
 
 from sagebox.backends.metadata import MetadataStore, RuleEvaluationRecord, open_metadata_store
 from sagebox.debugger import Finding, Notify, Rule, RuleConfig, RuleStatus, StopTraining
-from sagebox.debugger._events import EventWriter
 from sagebox.debugger.config import ProfilerConfig, plan_debugging
+from sagebox.debugger.events import EventWriter
 from sagebox.debugger.rule import register_rule
 from sagebox.errors import InputDataError
 from sagebox.training._rule_evaluator import RuleEvaluator

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from sagebox.debugger import Hook, HookConfig
-from sagebox.debugger._events import EventReader
 from sagebox.debugger._hook_stats import dead_units, decode_stats, tensor_stats
+from sagebox.debugger.events import EventReader
 from sagebox.errors import ConfigError
 from tests.fixtures.encoders import tiny_encoder  # noqa: F401
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sagebox.debugger._events import EventReader
+from sagebox.debugger.events import EventReader
 from sagebox.profiler.monitor import SystemMonitor, gpu_sample
 
 FIELDS = {

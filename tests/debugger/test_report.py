@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.backends.metadata.base import JobStatus
-from sagebox.debugger._events import EventWriter
+from sagebox.debugger.events import EventWriter
 from sagebox.debugger.rule import get_rule
 from sagebox.errors import NotFoundError
 from sagebox.profiler import _report_charts as charts
@@ -184,7 +184,7 @@ def test_report_replaces_an_existing_file(session: Session, tmp_path: Path) -> N
 
 
 def _framework(tmp_path: Path) -> list[dict]:
-    from sagebox.debugger._events import EventReader
+    from sagebox.debugger.events import EventReader
 
     write_events(tmp_path)
     return EventReader(tmp_path, "framework").read_new()
@@ -260,7 +260,7 @@ def test_long_runs_are_binned(tmp_path: Path) -> None:
     for i in range(3000):
         writer.write({"time": float(i), "cpu": [float(i % 100)] * 2, "cpu_total": 50.0})
     writer.close()
-    from sagebox.debugger._events import EventReader
+    from sagebox.debugger.events import EventReader
 
     system = EventReader(tmp_path, "system").read_new()
     heatmap = charts.cpu_heatmap(system, 0.0, 60.0, "minutes since start", "algo-1")

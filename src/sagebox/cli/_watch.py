@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from sagebox.debugger._events import EventReader
+from sagebox.debugger.events import EventReader
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -54,7 +54,7 @@ class JobWatch:
         from rich.text import Text
 
         from sagebox.cli.debug_cmd import rules_table
-        from sagebox.profiler._report_data import job_duration, rule_evaluations, rule_rows
+        from sagebox.profiler import job_duration, rule_evaluations, rule_rows
 
         job = self.client.describe(self.name)
         self._read_scalars()

@@ -34,7 +34,7 @@ def rules(
 
     Example: ``sagebox debug rules training-20261127-174401-3fa2``
     """
-    from sagebox.profiler._report_data import rule_evaluations, rule_rows
+    from sagebox.profiler import rule_evaluations, rule_rows
     from sagebox.session import Session
 
     session = Session()
@@ -70,7 +70,7 @@ def rules(
 
 
 def rules_table(rows: list[Any], title: str | None = None) -> Any:
-    """A Rich table of rule rows (:class:`sagebox.profiler._report_data.RuleRow`)."""
+    """A Rich table of rule rows (:class:`sagebox.profiler.RuleRow`)."""
     from rich.table import Table
     from rich.text import Text
 

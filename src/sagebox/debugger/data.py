@@ -1,7 +1,7 @@
 """What debugger rules read: a job's scalars, tensor summaries and sampled batches, kept in memory.
 
 :class:`DebugData` tails the event files of a debug directory (see
-:mod:`sagebox.debugger._events`): each :meth:`DebugData.refresh` reads only the lines appended
+:mod:`sagebox.debugger.events`): each :meth:`DebugData.refresh` reads only the lines appended
 since the last one and appends them to per-series lists, so refreshing every second during a
 long run stays cheap. Rules then query the series.
 
@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sagebox.debugger._events import EventReader
+from sagebox.debugger.events import EventReader
 
 __all__ = ["DebugData", "as_float", "parse_mode"]
 

@@ -9,7 +9,7 @@ Two lines in a training script (a no-op outside a sagebox training job)::
         hook.register_module(model)
         hook.register_optimizer(optimizer)  # optional: learning rate and optimizer timings
 
-What is saved (the event streams of :mod:`sagebox.debugger._events`):
+What is saved (the event streams of :mod:`sagebox.debugger.events`):
 
 - ``scalars``: every :meth:`Hook.record_scalar` call; the loss of a module given to
   :meth:`Hook.register_loss` and the optimizer's learning rate every ``save_interval`` steps.
@@ -54,10 +54,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sagebox.debugger._events import EventWriter
 from sagebox.debugger._hook_config import COLLECTIONS, HookConfig
 from sagebox.debugger._hook_inputs import batch_size, grad_outputs, to_float, to_labels
 from sagebox.debugger._hook_stats import decode_stats, is_activation, tensor_stats
+from sagebox.debugger.events import EventWriter
 from sagebox.errors import ConfigError
 
 if TYPE_CHECKING:

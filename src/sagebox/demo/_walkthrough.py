@@ -111,7 +111,7 @@ def run_demo(
             A/B test, canary rollback, autoscaling and batch transform.
         feature_store: engineer tokenized features into the ``reviews`` feature group,
             train on a point-in-time training set from it, and serve a model that looks
-            reviews up online by ``review_id`` (see :mod:`sagebox.features._demo`).
+            reviews up online by ``review_id`` (see :mod:`sagebox.demo._feature_store`).
 
     Raises:
         InputDataError: if ``data`` is missing or malformed, or a hyperparameter is bad.
@@ -156,7 +156,7 @@ def run_demo(
     result.raw_table = f"{DEMO_DATABASE}.raw"
     on_step(next(steps))
     if feature_store:
-        from sagebox.features import _demo as fs_demo
+        from sagebox.demo import _feature_store as fs_demo
 
         prepare = jobs.run(
             "review-features",

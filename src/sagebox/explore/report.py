@@ -62,8 +62,7 @@ def load_source(
 
     session = session or Session()
     if _TABLE_NAME.match(source) and "://" not in source:
-        from sagebox.sql import SqlEngine
-        from sagebox.sql._resolve import quote_identifier
+        from sagebox.sql import SqlEngine, quote_identifier
 
         database, _, name = source.partition(".")
         table = session.catalog.get_table(database, name)

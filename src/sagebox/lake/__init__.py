@@ -3,6 +3,9 @@
 Locations are lake keys (``raw/reviews/``), local paths or URIs (``s3://bucket/prefix``,
 ``file:///path``), and may name one object, a prefix or a glob.
 
+Multi-file writes commit all at once: :func:`visible` filters a raw object listing down to the
+files readers see (it drops the files of writes in progress and of replaced data).
+
 Example:
     >>> from sagebox import lake
     >>> lake.put("reviews.csv", "raw/reviews/")  # doctest: +SKIP
@@ -18,6 +21,7 @@ from sagebox.lake._formats import FileFormat, format_of, sniff_format
 from sagebox.lake._location import Location, locate
 from sagebox.lake._ops import Entry, Transfer, cat, du, get, ls, put, rm
 from sagebox.lake._read import LakeFile, LakeWarning, list_files, read_csv, read_json, read_parquet
+from sagebox.lake._state import visible
 from sagebox.lake._write import WriteMode, WriteResult, to_csv, to_json, to_parquet
 
 __all__ = [
@@ -46,4 +50,5 @@ __all__ = [
     "to_csv",
     "to_json",
     "to_parquet",
+    "visible",
 ]

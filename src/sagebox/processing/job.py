@@ -122,7 +122,7 @@ def _stage_inputs(
     ctx: JobContext, inputs: list[dict[str, Any]], layouts: list[WorkerLayout]
 ) -> dict[str, int]:
     """Download each input into every worker (or its share); return objects per input."""
-    from sagebox.lake._state import visible
+    from sagebox.lake import visible
 
     storage = ctx.session.storage
     counts = {}

@@ -17,8 +17,7 @@ SPLITS = ("train", "validation", "test")
 def _query_table(ctx: JobContext, table: str, partition: dict[str, object]) -> pd.DataFrame:
     """The raw reviews with text, by table name (partition pruning narrows the files read)."""
     from sagebox.catalog import split_table_name
-    from sagebox.sql import SqlEngine
-    from sagebox.sql._resolve import quote_identifier
+    from sagebox.sql import SqlEngine, quote_identifier
 
     database, name = split_table_name(table)
     where = ['"Review Text" IS NOT NULL']

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from sagebox.debugger._events import debug_output_prefix
+from sagebox.debugger.events import debug_output_prefix
 
 if TYPE_CHECKING:
     from sagebox.backends.metadata.base import JobRecord, RuleEvaluationRecord

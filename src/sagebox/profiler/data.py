@@ -1,7 +1,7 @@
 """What profiler rules read: system samples and framework phase timings, kept in memory.
 
 :class:`ProfileData` tails the ``system`` and ``framework`` event files of a debug directory
-(see :mod:`sagebox.debugger._events`); each :meth:`ProfileData.refresh` reads only what was
+(see :mod:`sagebox.debugger.events`); each :meth:`ProfileData.refresh` reads only what was
 appended since the last one, so refreshing every second during a long run stays cheap.
 
 System samples come from every host (each keeps its ``host`` key); framework timings (steps
@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sagebox.debugger._events import EventReader
+from sagebox.debugger.events import EventReader
 
 __all__ = ["ProfileData", "interval_seconds"]
 

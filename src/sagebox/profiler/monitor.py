@@ -1,6 +1,6 @@
 """The system monitor: samples the machine every ``interval_s`` into the ``system`` stream.
 
-One sample (see :mod:`sagebox.debugger._events`) holds CPU use per core and in total, memory,
+One sample (see :mod:`sagebox.debugger.events`) holds CPU use per core and in total, memory,
 disk and network throughput since the previous sample, and per GPU its utilisation and memory
 use. GPUs are read with ``nvidia-smi`` when it is on the PATH, else through torch (only if the
 process already imported torch and it sees a GPU); a machine without a GPU samples ``[]``.
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sagebox.debugger._events import EventWriter
+from sagebox.debugger.events import EventWriter
 
 __all__ = ["SystemMonitor", "gpu_sample"]
 

@@ -8,7 +8,8 @@ Catalog tables are queried by name; results come back as pandas or Arrow::
     engine = SqlEngine(database="reviews")
     engine.execute("CREATE TABLE reviews.positive AS SELECT * FROM raw WHERE Rating >= 4")
 
-:func:`query` runs SQL over explicit lake keys, without the catalog.
+:func:`query` runs SQL over explicit lake keys, without the catalog; :func:`quote_identifier`
+quotes a database, table or column name for the SQL you build.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sagebox.backends.metadata import QueryHistory, QueryRecord
+from sagebox.sql._resolve import quote_identifier
 from sagebox.sql.athena import QueryResult, SqlEngine, SqlError
 from sagebox.sql.engine import lake_path, query
 
@@ -32,6 +34,7 @@ __all__ = [
     "SqlError",
     "lake_path",
     "query",
+    "quote_identifier",
     "read_sql_query",
 ]
 

@@ -3,7 +3,7 @@
 Event files only grow, so each sync uploads the files whose size or modification time changed
 since the last one (see :class:`sagebox.training.checkpoint_sync.CheckpointSync`, whose diff
 this reuses); a final sync runs when the job ends, however it ends. The lake prefix is
-:func:`sagebox.debugger._events.debug_output_prefix`.
+:func:`sagebox.debugger.events.debug_output_prefix`.
 
 Example:
     >>> sync = DebugOutputSync(session.storage, "jobs/train-1/debug-output", work / "debug")

@@ -77,7 +77,7 @@ class JobDebugging:
     @contextmanager
     def running(self) -> Iterator[JobDebugging]:
         """Collect, evaluate and sync while the block (the workers) runs, then settle all."""
-        from sagebox.debugger._events import debug_output_prefix
+        from sagebox.debugger.events import debug_output_prefix
         from sagebox.training._debug_sync import DebugOutputSync
 
         ctx = self.ctx

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from sagebox.catalog.types import from_arrow, from_pandas, widen
-from sagebox.lake._formats import FileFormat, format_of, sniff_format
+from sagebox.lake import FileFormat, format_of, sniff_format
 
 if TYPE_CHECKING:
     from sagebox.backends.storage.base import ObjectInfo, ObjectStore

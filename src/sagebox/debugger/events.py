@@ -1,5 +1,9 @@
 """The debug and profiler data of a training job: JSON-lines event files in one directory.
 
+This is the event format shared by the debugger (hook, rules), the profiler (system monitor,
+profiler rules, report), the training job (which syncs the directory to the lake) and
+``sagebox jobs watch``: they all write and read it through this module.
+
 Writers (the hook inside a worker, the system monitor in the job runner) append one JSON
 object per line; readers (rule evaluators, reports) tail the files, so rules run while the job
 trains. A line is only ever read once it is complete (ends with a newline).

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from sagebox.backends.metadata.base import JobRecord
     from sagebox.session import Session
 
-__all__ = ["DEMO_FEATURE_GROUP", "lookup_model_uri", "training_channels"]
+__all__ = [
+    "DEMO_FEATURE_GROUP",
+    "engineer_parameters",
+    "lookup_model_uri",
+    "sample_ids",
+    "training_channels",
+]
 
 #: the feature group the demo engineers its review features into
 DEMO_FEATURE_GROUP = "reviews"

@@ -1,0 +1,3 @@
+from ._report_data import RuleRow, job_duration, rule_evaluations, rule_rows
+
+__all__ = ["RuleRow", "job_duration", "rule_evaluations", "rule_rows"]
