@@ -9,7 +9,7 @@ import pytest
 
 from sagebox import lake
 from sagebox.errors import InputDataError
-from sagebox.lake._state import STATE_NAME
+from sagebox.lake._state import STATE_NAME, DatasetState
 from sagebox.session import Session
 
 OLD = pd.DataFrame({"id": [1, 2, 3], "cat": ["a", "b", "c"]})
@@ -35,8 +35,10 @@ def test_modes_on_a_partitioned_dataset(lake_session: Session) -> None:
     lake.to_parquet(NEW, "cur/t/", partition_cols=["cat"], mode="overwrite", session=s)
     assert _ids(s) == [10, 20]
     keys = [i.key for i in s.storage.list("cur/t/")]
-    assert all("cat=a" in k or "cat=d" in k for k in keys), keys  # old files deleted
-    assert not any(k.endswith(STATE_NAME) for k in keys)  # nothing left pending
+    data = [k for k in keys if not k.endswith(STATE_NAME)]
+    assert all("cat=a" in k or "cat=d" in k for k in data), keys  # old files deleted
+    state = DatasetState.read(s.storage, "cur/t")
+    assert not state.pending and not state.removed  # nothing left pending or to delete
 
 
 def test_single_object_and_unpartitioned_folder(lake_session: Session) -> None:

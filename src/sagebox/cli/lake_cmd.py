@@ -184,3 +184,62 @@ def rm(
         print_json({"deleted": deleted})
     else:
         console.print(f"deleted {len(deleted)} object(s)")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> float:
+    """``90`` or ``90s``, ``30m``, ``1h``, ``2d`` → seconds.
+
+    Raises:
+        InputDataError: if ``text`` is not such an age.
+    """
+    from sagebox.errors import InputDataError
+
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _UNITS else "s"
+    number = raw[:-1] if raw[-1:] in _UNITS else raw
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InputDataError(
+            f"invalid age {text!r}", hint="give seconds or a number with s, m, h or d, e.g. 1h"
+        )
+    return value * _UNITS[unit]
+
+
+@app.command("vacuum")
+def vacuum(
+    location: str = typer.Argument("", help="Prefix to vacuum (default: the whole lake)."),
+    older_than: str = typer.Option(
+        "1h",
+        "--older-than",
+        help="Only leftovers at least this old: seconds, or 30m, 1h, 2d. A writer on this "
+        "host whose process is gone counts as dead at any age.",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would go."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Reclaim what dead writers left: files of uncommitted writes and temp files of uploads.
+
+    Committed data is never touched; readers never saw the files removed.
+    """
+    from sagebox import lake
+
+    result = lake.vacuum(location, older_than=parse_age(older_than), dry_run=dry_run)
+    if json_output:
+        print_json(result)
+        return
+    for uri in result.files[:20]:
+        console.print(uri, highlight=False)
+    if len(result.files) > 20:
+        console.print(f"... and {len(result.files) - 20} more")
+    verb = "would remove" if dry_run else "removed"
+    rolled = sum(len(t) for t in result.transactions.values())
+    console.print(
+        f"{verb} {len(result.files)} file(s), {human_size(result.bytes)} "
+        f"({rolled} dead write(s), {result.temp_files} temp file(s)) under {result.uri}"
+    )

@@ -22,6 +22,7 @@ from sagebox.lake._location import Location, locate
 from sagebox.lake._ops import Entry, Transfer, cat, du, get, ls, put, rm
 from sagebox.lake._read import LakeFile, LakeWarning, list_files, read_csv, read_json, read_parquet
 from sagebox.lake._state import visible
+from sagebox.lake._vacuum import VacuumResult, vacuum
 from sagebox.lake._write import WriteMode, WriteResult, to_csv, to_json, to_parquet
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LakeWarning",
     "Location",
     "Transfer",
+    "VacuumResult",
     "WriteMode",
     "WriteResult",
     "cat",
@@ -50,5 +52,6 @@ __all__ = [
     "to_csv",
     "to_json",
     "to_parquet",
+    "vacuum",
     "visible",
 ]

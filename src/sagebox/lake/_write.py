@@ -130,19 +130,22 @@ def _write_dataset(
         (f"{partition_dir(keys, values)}/" if keys else "") + f"part-{tx.txid}-{n:05d}.parquet"
         for n, (values, _) in enumerate(groups)
     ]
-    existing = [] if mode == "append" else _existing(loc)
-    if mode == "overwrite":
-        replaced = existing
-    elif mode == "overwrite_partitions":
-        if not keys:
-            raise InputDataError(
-                "mode='overwrite_partitions' needs partition_cols",
-                hint="name the partition columns, or use mode='overwrite'",
-            )
-        touched = {partition_dir(keys, values) for values, _ in groups}
-        replaced = [rel for rel in existing if _partition_of(rel, keys) in touched]
-    else:
-        replaced = []
+    if mode == "overwrite_partitions" and not keys:
+        raise InputDataError(
+            "mode='overwrite_partitions' needs partition_cols",
+            hint="name the partition columns, or use mode='overwrite'",
+        )
+    touched = {partition_dir(keys, values) for values, _ in groups}
+
+    def replaced() -> list[str]:
+        # Called at the commit point (and on each retry of it): an overwrite replaces what
+        # is visible then, including what concurrent writers committed meanwhile.
+        if mode == "overwrite":
+            return _existing(loc)
+        if mode == "overwrite_partitions":
+            return [rel for rel in _existing(loc) if _partition_of(rel, keys) in touched]
+        return []
+
     tx.begin(names)
     try:
         for name, (_, part) in zip(names, groups, strict=True):
@@ -158,7 +161,7 @@ def _write_dataset(
         mode,
         table.num_rows,
         [f"{folder}/{n}" if folder else n for n in names],
-        removed if replaced else 0,
+        removed,
         [dict(zip(keys, values, strict=True)) for values, _ in groups] if keys else [],
     )
 

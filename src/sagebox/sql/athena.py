@@ -81,10 +81,18 @@ class SqlEngine:
     Parquet into the lake and registers the table. Every query is recorded in the history.
     An engine keeps one DuckDB connection; use one engine per thread.
 
+    The default engine has DuckDB's full power, as the local user has anyway (``read_csv`` of
+    any file, ``COPY ... TO`` any path). ``locked_down=True`` is for anything served to others
+    (over HTTP): DuckDB's external access is off with only the lake's root allowed (so
+    catalog tables elsewhere, local files, ``COPY``, ``ATTACH`` and extension installs are
+    refused), the configuration is locked against ``SET``, and only one read-only statement
+    (``SELECT`` or ``EXPLAIN``) runs per call: no CTAS, ``CREATE``, ``PRAGMA`` or ``INSTALL``.
+
     Args:
         session: whose catalog, lake and metadata database to use.
         database: the default database for unqualified table names.
         record_history: whether to record queries.
+        locked_down: refuse everything but reading the lake's catalog tables.
 
     Example:
         >>> engine = SqlEngine(Session(), database="reviews")  # doctest: +SKIP
@@ -99,10 +107,12 @@ class SqlEngine:
         *,
         database: str | None = None,
         record_history: bool = True,
+        locked_down: bool = False,
     ) -> None:
         from sagebox.session import Session
 
         self.session = session or Session()
+        self.locked_down = locked_down
         self.database = database.lower() if database else None
         self.record_history = record_history
         self._history: QueryHistory | None = None
@@ -134,6 +144,8 @@ class SqlEngine:
         tables: list[str] = []
         output: str | None = None
         try:
+            if self.locked_down:
+                _check_read_only(sql)
             ctas = parse_ctas(sql)
             result = self._run(sql, ctas, default, query_id, timings, tables)
             output = result.created_table
@@ -189,8 +201,29 @@ class SqlEngine:
         import duckdb
 
         if self._con is None:
-            self._con = duckdb.connect()
+            if not self.locked_down:
+                self._con = duckdb.connect()
+            else:
+                self._con = self._locked_connection()
         return self._con
+
+    def _locked_connection(self) -> duckdb.DuckDBPyConnection:
+        """A connection that reads only under the lake's root and cannot be reconfigured."""
+        import duckdb
+
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        fs, root = self.session.storage.filesystem()
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        allowed = root.rstrip("/") + "/"
+        if protocols[0] not in ("file", "local"):
+            con.register_filesystem(fs)  # before the lock: the lake's own filesystem
+            allowed = f"{protocols[0]}://{allowed}"
+        con.execute("SET allowed_directories = ?", [[allowed]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
 
     def _reset(self, con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
         """Drop the query's views, so the next query sees the catalog as it is then."""
@@ -276,6 +309,36 @@ class SqlEngine:
         """The catalog tables a query reads (for tools that want to inspect them)."""
         con = self._connection()
         return resolve_refs(self.session, table_refs(con, sql), database or self.database)
+
+
+#: statement types a locked-down engine runs
+_READ_ONLY = ("SELECT", "EXPLAIN")
+
+
+def _check_read_only(sql: str) -> None:
+    """Refuse anything but one SELECT/EXPLAIN (a locked-down engine is read-only)."""
+    import duckdb
+
+    if parse_ctas(sql) is not None:
+        raise SqlError(
+            "CREATE TABLE AS statements are not allowed in locked-down SQL (read-only, lake only)",
+            hint="only SELECT queries over catalog tables run here",
+        )
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return  # a syntax error: the execution reports it with its position
+    if len(statements) != 1:
+        raise SqlError(
+            f"locked-down SQL runs one statement at a time, not {len(statements)}",
+            hint="send each SELECT on its own",
+        )
+    kind = statements[0].type.name
+    if kind not in _READ_ONLY:
+        raise SqlError(
+            f"{kind} statements are not allowed in locked-down SQL (read-only, lake only)",
+            hint="only SELECT queries over catalog tables run here",
+        )
 
 
 def _with_position(con: duckdb.DuckDBPyConnection, query: str, exc: Exception) -> Exception:

@@ -179,3 +179,47 @@ class ObjectStoreSuite:
             reader.join(timeout=30)
         assert seen and seen <= set(payloads)
         assert [info.key for info in store.list()] == ["hot.bin"]
+
+    def test_write_bytes_if_absent_creates_only_once(self, store: ObjectStore) -> None:
+        assert store.write_bytes_if("state/s.json", b"first", None)
+        assert not store.write_bytes_if("state/s.json", b"second", None)
+        data, version = store.read_versioned("state/s.json")
+        assert data == b"first" and isinstance(version, str) and version
+        with pytest.raises(NotFoundError):
+            store.read_versioned("state/missing.json")
+
+    def test_write_bytes_if_replaces_only_the_expected_version(self, store: ObjectStore) -> None:
+        store.write_bytes("s.json", b"v1")
+        _, v1 = store.read_versioned("s.json")
+        assert store.write_bytes_if("s.json", b"v2", v1)
+        data, v2 = store.read_versioned("s.json")
+        assert data == b"v2" and v2 != v1
+        assert not store.write_bytes_if("s.json", b"stale", v1)  # v1 is gone
+        store.delete("s.json")
+        assert not store.write_bytes_if("s.json", b"stale", v2)  # deleted meanwhile
+        assert not store.exists("s.json")
+        assert [info.key for info in store.list()] == []  # no lock or temp file is listed
+
+    def test_concurrent_compare_and_set_loses_no_update(self, store: ObjectStore) -> None:
+        store.write_bytes("counter", b"0")
+        writers, rounds = 4, 5
+
+        def increment() -> None:
+            for _ in range(rounds):
+                while True:
+                    data, version = store.read_versioned("counter")
+                    if store.write_bytes_if("counter", str(int(data) + 1).encode(), version):
+                        break
+
+        threads = [threading.Thread(target=increment) for _ in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert store.read_bytes("counter") == str(writers * rounds).encode()
+
+    def test_sweep_temp_of_a_clean_store_removes_nothing(self, store: ObjectStore) -> None:
+        store.write_bytes("raw/a.csv", b"1")
+        assert store.sweep_temp("raw/", older_than=0, dry_run=True) == []
+        assert store.sweep_temp("", older_than=0) == []
+        assert store.read_bytes("raw/a.csv") == b"1"

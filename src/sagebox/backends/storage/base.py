@@ -58,6 +58,39 @@ class ObjectStore(abc.ABC):
         """Copy the object to ``local_path`` (parents created). Raises NotFoundError."""
 
     @abc.abstractmethod
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        """The object's content and an opaque version token for :meth:`write_bytes_if`.
+
+        The token is the ETag on S3 and a content hash locally. Raises NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def write_bytes_if(self, key: str, data: bytes, expected_version: str | None) -> bool:
+        """Compare-and-set: store ``data`` only if ``key`` is still at ``expected_version``.
+
+        ``expected_version`` is a token from :meth:`read_versioned`, or ``None`` for "only if no
+        object is stored under ``key``". The check and the write are one atomic step against
+        every other ``write_bytes_if`` of the key (a conditional PUT on S3, a lock file
+        locally), so of two writers that read the same version only one succeeds.
+
+        Returns:
+            True if written; False if the object changed (or appeared) since that version.
+        """
+
+    def sweep_temp(
+        self, prefix: str = "", older_than: float = 3600.0, *, dry_run: bool = False
+    ) -> list[ObjectInfo]:
+        """Remove the leftovers of killed writes under ``prefix`` untouched for ``older_than`` s.
+
+        Temp files of interrupted uploads locally, incomplete multipart uploads on S3. A store
+        whose writes leave nothing behind returns ``[]`` (the default).
+
+        Returns:
+            What was removed (or, with ``dry_run``, would be), keys relative to the root.
+        """
+        return []
+
+    @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object is stored under exactly ``key``."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -23,6 +26,13 @@ __all__ = ["LocalObjectStore"]
 
 #: suffix of in-progress writes; such files are never listed as objects
 TEMP_SUFFIX = ".sagebox-tmp"
+#: suffix of the lock files of conditional writes (``.<name>.sagebox-lock``); never listed
+LOCK_SUFFIX = ".sagebox-lock"
+#: temp files untouched this long (seconds) are leftovers of killed writes, swept on later writes
+TEMP_MAX_AGE = 3600.0
+#: a directory is swept for such leftovers at most this often (seconds) per process
+_SWEEP_EVERY = 60.0
+_last_swept: dict[Path, float] = {}
 
 
 class LocalObjectStore(ObjectStore):
@@ -85,6 +95,40 @@ class LocalObjectStore(ObjectStore):
             _replace_atomically(target, lambda tmp: shutil.copyfileobj(source, tmp, 1 << 20))
         return target
 
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        data = self.read_bytes(key)
+        return data, hashlib.sha256(data).hexdigest()
+
+    def write_bytes_if(self, key: str, data: bytes, expected_version: str | None) -> bool:
+        target = self._path(key)
+        self._prepare(key, target)
+        # flock is released by the kernel when the holder dies, so a killed writer never
+        # leaves the lock taken; the lock file itself stays (it is tiny and never listed).
+        lock = target.with_name(f".{target.name[:100]}{LOCK_SUFFIX}")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current: str | None = hashlib.sha256(target.read_bytes()).hexdigest()
+            except FileNotFoundError:
+                current = None
+            if current != expected_version:
+                return False
+            _replace_atomically(target, lambda tmp: tmp.write(data))
+            return True
+        finally:
+            os.close(fd)  # releases the lock
+
+    def sweep_temp(
+        self, prefix: str = "", older_than: float = TEMP_MAX_AGE, *, dry_run: bool = False
+    ) -> list[ObjectInfo]:
+        prefix = normalize_key(prefix, prefix=True)
+        folder = prefix.rpartition("/")[0]
+        out = []
+        for dirpath, _, _ in os.walk(self.root / folder):
+            out += _sweep_dir(Path(dirpath), self.root, older_than, dry_run)
+        return sorted(out, key=lambda info: info.key)
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -95,7 +139,7 @@ class LocalObjectStore(ObjectStore):
         infos = []
         for dirpath, _, filenames in os.walk(start):
             for name in filenames:
-                if name.endswith(TEMP_SUFFIX):
+                if name.endswith((TEMP_SUFFIX, LOCK_SUFFIX)):
                     continue
                 path = Path(dirpath, name)
                 key = path.relative_to(self.root).as_posix()
@@ -115,6 +159,12 @@ class LocalObjectStore(ObjectStore):
 
     def _atomic_write(self, key: str, write: Callable[[IO[bytes]], object]) -> None:
         target = self._path(key)
+        self._prepare(key, target)
+        _replace_atomically(target, write)
+        _sweep_now_and_then(target.parent, self.root)
+
+    def _prepare(self, key: str, target: Path) -> None:
+        """Create the target's folder; refuse keys that nest under (or over) an object."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
@@ -127,7 +177,6 @@ class LocalObjectStore(ObjectStore):
                 f"cannot store key {key!r}: other objects are stored under {key + '/'!r}",
                 hint="choose another key or delete those objects first",
             )
-        _replace_atomically(target, write)
 
     @contextmanager
     def _missing_is_not_found(self, key: str) -> Iterator[None]:
@@ -138,6 +187,40 @@ class LocalObjectStore(ObjectStore):
                 f"no object {key!r} in {self.uri}",
                 hint="check the key; store.list(prefix) shows what is stored",
             ) from exc
+
+
+def _sweep_now_and_then(folder: Path, root: Path) -> None:
+    """Sweep ``folder`` for leftovers of killed writes, at most every ``_SWEEP_EVERY`` s."""
+    now = time.monotonic()
+    if now - _last_swept.get(folder, -_SWEEP_EVERY) < _SWEEP_EVERY:
+        return
+    _last_swept[folder] = now
+    with suppress(OSError):  # best effort: a sweep never fails the write that triggered it
+        _sweep_dir(folder, root, TEMP_MAX_AGE, dry_run=False)
+
+
+def _sweep_dir(folder: Path, root: Path, older_than: float, dry_run: bool) -> list[ObjectInfo]:
+    """Temp files directly in ``folder`` not modified for ``older_than`` s; deleted unless dry."""
+    cutoff = time.time() - older_than
+    out = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    for entry in entries:
+        if not entry.name.endswith(TEMP_SUFFIX):
+            continue
+        try:
+            stat = entry.stat(follow_symlinks=False)
+            if stat.st_mtime > cutoff or not entry.is_file(follow_symlinks=False):
+                continue
+            if not dry_run:
+                os.unlink(entry.path)
+        except FileNotFoundError:  # finished or swept meanwhile
+            continue
+        key = Path(entry.path).relative_to(root).as_posix()
+        out.append(ObjectInfo(key, stat.st_size, stat.st_mtime))
+    return out
 
 
 def _replace_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:

@@ -7,8 +7,10 @@ partial one, and a failed upload leaves the old object in place.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -35,6 +37,8 @@ _CLIENT_CONFIG = {
     "read_timeout": 60,
     "retries": {"max_attempts": 1, "mode": "standard"},
 }
+#: conditional PUTs are single requests, so they are for small objects (dataset states)
+_MAX_CONDITIONAL = 5 * 2**20
 _UNREACHABLE = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
 
 
@@ -101,6 +105,67 @@ class S3ObjectStore(ObjectStore):
     def write_bytes(self, key: str, data: bytes) -> None:
         with self._errors(key):
             self._fs.pipe_file(self._path(key), data)
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        path = self._path(key)
+        with self._errors(key):
+            # HEAD before GET: if the object changes in between, the token is older than the
+            # content, so a write_bytes_if with it fails (and is retried), never the reverse.
+            info = self._fs.info(path)
+            if info.get("type") != "file":
+                raise FileNotFoundError(path)
+            data: bytes = self._fs.cat_file(path)
+        return data, str(info["ETag"])
+
+    def write_bytes_if(self, key: str, data: bytes, expected_version: str | None) -> bool:
+        if len(data) > _MAX_CONDITIONAL:
+            raise InputDataError(
+                f"conditional write of {len(data)} bytes to {key!r} is too large",
+                hint=f"conditional writes are for small objects (at most {_MAX_CONDITIONAL} B)",
+            )
+        condition = (
+            {"IfNoneMatch": "*"} if expected_version is None else {"IfMatch": expected_version}
+        )
+        with self._errors(key):
+            try:
+                self._fs.pipe_file(self._path(key), data, **condition)
+            except FileExistsError:  # If-None-Match: someone created it first
+                return False
+            except FileNotFoundError:  # If-Match on an object deleted meanwhile
+                self._check_bucket()
+                return False
+            except OSError as exc:
+                # 412 PreconditionFailed (If-Match), 409 ConditionalRequestConflict (a
+                # concurrent conditional write won the race)
+                if exc.errno == errno.EINVAL or "ConditionalRequestConflict" in str(exc):
+                    return False
+                raise
+        return True
+
+    def sweep_temp(
+        self, prefix: str = "", older_than: float = 3600.0, *, dry_run: bool = False
+    ) -> list[ObjectInfo]:
+        """Abort incomplete multipart uploads (of killed uploads) started ``older_than`` ago."""
+        prefix = normalize_key(prefix, prefix=True)
+        full = f"{self.prefix}/{prefix}".lstrip("/") if self.prefix else prefix
+        cutoff = time.time() - older_than
+        out = []
+        with self._errors(prefix):
+            listed = self._fs.call_s3("list_multipart_uploads", Bucket=self.bucket, Prefix=full)
+            for upload in listed.get("Uploads", []):
+                started = _timestamp(upload.get("Initiated"))
+                if started is not None and started > cutoff:
+                    continue
+                key = str(upload["Key"])[len(self.prefix) + 1 if self.prefix else 0 :]
+                if not dry_run:
+                    self._fs.call_s3(
+                        "abort_multipart_upload",
+                        Bucket=self.bucket,
+                        Key=upload["Key"],
+                        UploadId=upload["UploadId"],
+                    )
+                out.append(ObjectInfo(key, 0, started))
+        return sorted(out, key=lambda info: info.key)
 
     def upload(self, local_path: Path, key: str) -> None:
         source = Path(local_path)
