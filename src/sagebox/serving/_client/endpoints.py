@@ -289,7 +289,7 @@ class EndpointClient:
     ) -> dict[str, Any]:
         """Make one fleet's variant answer 500 to ``error_rate`` of requests for ``seconds``.
 
-        ``fleet`` is ``production``, ``green`` (the new fleet of an update in progress) or
+        ``fleet`` is ``production`` (or ``blue``), ``green`` (the new fleet of an update) or
         ``shadow``; it is needed when the variant name is in two fleets. Only a server started
         for testing (``sagebox serve --enable-fault-injection``) accepts faults.
 
@@ -301,7 +301,7 @@ class EndpointClient:
         payload: dict[str, Any] = {"variant": variant, "error_rate": error_rate}
         payload["seconds"] = seconds
         if fleet is not None:
-            payload["fleet"] = fleet
+            payload["fleet"] = {"blue": "production"}.get(fleet, fleet)
         return dict(server.call("POST", f"/_admin/endpoints/{name}/faults", payload))
 
     # observation
