@@ -15,6 +15,8 @@ lines and exits non-zero, without a traceback (unless ``--debug``).
      ├── AlreadyExistsError       a name is taken
      ├── ServiceUnavailableError  a backend service (S3, PostgreSQL, ...) cannot be reached
      ├── PortInUseError           a server cannot bind its port
+     ├── AuthenticationError      a request lacked the right token (HTTP 401)
+     ├── PermissionDeniedError    an action this server does not allow (HTTP 403)
      └── JobError                 a job failed, timed out or was stopped
 """
 
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExistsError",
+    "AuthenticationError",
     "ConfigError",
     "InputDataError",
     "JobError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "PermissionDeniedError",
     "PortInUseError",
     "SageboxError",
     "ServiceUnavailableError",
@@ -81,6 +85,14 @@ class ServiceUnavailableError(SageboxError):
 
 class PortInUseError(SageboxError):
     """A server could not bind its port because something else listens there."""
+
+
+class AuthenticationError(SageboxError):
+    """A request to an admin API lacked the right token (HTTP 401)."""
+
+
+class PermissionDeniedError(SageboxError):
+    """The server does not allow this action, e.g. fault injection outside tests (HTTP 403)."""
 
 
 class JobError(SageboxError):

@@ -19,7 +19,12 @@ from tests.serving.conftest import load, poll
 def served(serving_session: Session) -> Iterator[tuple[EndpointClient, str]]:
     client = EndpointClient(serving_session)
     port = free_port()
-    client.create("shop", config={"variants": [{"name": "v1", "model": "tiny-v1"}]}, port=port)
+    client.create(
+        "shop",
+        config={"variants": [{"name": "v1", "model": "tiny-v1"}]},
+        port=port,
+        fault_injection=True,  # a server for testing: the drills inject faults
+    )
     yield client, f"http://127.0.0.1:{port}/endpoints/shop/invocations"
 
 
@@ -62,10 +67,7 @@ def test_canary_rolls_back_on_an_error_burst(served: tuple[EndpointClient, str])
         client.update("shop", config=new, deployment=policy, wait=False)
         poll(lambda: client.status("shop").get("green_variants"), timeout=120)
         client.inject_fault("shop", "v2", error_rate=1.0, seconds=60)
-        info = poll(
-            lambda: (lambda s: s if s["status"] == "InService" else None)(client.status("shop")),
-            timeout=120,
-        )
+        info = poll(lambda: _done(client, "shop"), timeout=120)
     deployment = info["deployment"]
     assert deployment["status"] == "RolledBack", deployment
     assert "error_rate" in deployment["reason"]
@@ -105,6 +107,68 @@ def test_linear_update_succeeds_and_retires_blue(served: tuple[EndpointClient, s
     for pid in old_pids:
         poll(lambda pid=pid: not _alive(pid), timeout=30)
     assert os.getpid() not in old_pids
+
+
+DRILL_POLICY = {
+    "traffic_routing": {"type": "CANARY", "canary_size": 0.5, "wait_interval_s": 8},
+    "alarms": [{"metric": "error_rate", "threshold": 0.05, "window_s": 5, "min_invocations": 5}],
+}
+
+
+def test_drill_during_an_update_that_keeps_the_variant_name_hits_only_what_it_names(
+    serving_session: Session,
+) -> None:
+    """Issue 15 defect 9: `update --model M2` keeps the name AllTraffic; the drill on it must
+    reach the green fleet only (blue keeps answering 200), and a fault in the live blue fleet
+    must not end in a Succeeded deployment."""
+    from sagebox.errors import InputDataError
+
+    client = EndpointClient(serving_session)
+    port = free_port()
+    client.create("drill", model_name="tiny-v1", port=port, fault_injection=True)
+    url = f"http://127.0.0.1:{port}/endpoints/drill/invocations"
+    try:
+        # 1. fault on the green fleet only: blue answers, the canary rolls back
+        with Traffic(url) as traffic:
+            client.update("drill", model_name="tiny-v2", deployment=DRILL_POLICY, wait=False)
+            poll(lambda: client.status("drill").get("green_variants"), timeout=120)
+            with pytest.raises(InputDataError, match="production and green fleets"):
+                client.inject_fault("drill", "AllTraffic", error_rate=1.0, seconds=60)
+            fault = client.inject_fault(
+                "drill", "AllTraffic", error_rate=1.0, seconds=60, fleet="green"
+            )
+            assert fault["fleet"] == "green"
+            info = poll(lambda: _done(client, "drill"), timeout=120)
+        assert info["deployment"]["status"] == "RolledBack", info["deployment"]
+        blue = info["variants"]["AllTraffic"]
+        assert blue["metrics"]["errors_5xx"] == 0 and blue["metrics"]["invocations"] > 0
+        assert any(s == 200 for s, _ in traffic.results)
+        after = load(url, requests=20, concurrency=2)
+        assert {s for s, _ in after} == {200}
+
+        # 2. the live blue fleet fails during the bake: never Succeeded
+        with Traffic(url):
+            client.update("drill", model_name="tiny-v2", deployment=DRILL_POLICY, wait=False)
+            poll(lambda: client.status("drill").get("green_variants"), timeout=120)
+            client.inject_fault(
+                "drill", "AllTraffic", error_rate=1.0, seconds=10, fleet="production"
+            )
+            info = poll(lambda: _done(client, "drill"), timeout=120)
+        deployment = info["deployment"]
+        assert deployment["status"] == "Failed", deployment
+        assert "live (production) fleet failed" in deployment["reason"]
+        kinds = [e["kind"] for e in info["events"]]
+        assert "live_fleet_alarm" in kinds and kinds[-1] == "deployment_failed"
+        assert info["events"][-1]["reason"] == deployment["reason"]
+        assert "green_variants" not in info
+        assert info["variants"]["AllTraffic"]["model"] == "tiny-v1"  # still blue
+    finally:
+        client.delete("drill")
+
+
+def _done(client: EndpointClient, name: str) -> dict[str, object] | None:
+    state = client.status(name)
+    return state if state["status"] == "InService" else None
 
 
 def test_autoscaling_scales_out_under_load_and_back_in(serving_session: Session) -> None:

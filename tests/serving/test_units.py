@@ -382,3 +382,30 @@ def test_a_failing_chunk_fails_only_its_own_requests() -> None:
     answers = asyncio.run(scenario())
     assert answers[:2] == [["p:a"], ["p:bb"]]
     assert all(isinstance(a, ValueError) for a in answers[2:])
+
+
+def test_json_depth_skips_strings_and_counts_nesting() -> None:
+    from sagebox.serving._control.api import MAX_JSON_DEPTH, json_depth
+
+    assert json_depth(b'{"a": [1, {"b": 2}]}') == 0  # too few brackets to matter: not scanned
+    deep = b"[" * (MAX_JSON_DEPTH + 5) + b"]" * (MAX_JSON_DEPTH + 5)
+    assert json_depth(deep) == MAX_JSON_DEPTH + 5
+    quoted = b'{"s": "' + b"[" * 100 + b'\\"["}'
+    assert json_depth(quoted) == 1
+
+
+def test_metrics_view_keeps_a_green_variant_that_has_a_production_name() -> None:
+    from sagebox.serving._control.api import metrics_view
+
+    def variant(role: str, share: float) -> dict[str, object]:
+        return {"role": role, "traffic_share": share, "instance_count": 1, "metrics": {}}
+
+    info = {
+        "name": "e",
+        "status": "Updating",
+        "variants": {"AllTraffic": variant("production", 0.5)},
+        "green_variants": {"AllTraffic": variant("green", 0.5)},
+    }
+    view = metrics_view(info)["variants"]
+    assert view["AllTraffic"]["role"] == "production"
+    assert view["AllTraffic@green"]["role"] == "green"

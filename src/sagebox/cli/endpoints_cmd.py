@@ -263,14 +263,26 @@ def reward(
 def fault(
     name: str = typer.Argument(..., help="Endpoint name."),
     variant: str = typer.Option(..., "--variant", help="Variant whose workers should fail."),
+    fleet: str | None = typer.Option(
+        None,
+        "--fleet",
+        help="production, green (the new fleet of an update) or shadow; "
+        "needed when the name is in two fleets.",
+    ),
     error_rate: float = typer.Option(1.0, "--error-rate", min=0.0, max=1.0),
-    seconds: float = typer.Option(10.0, "--seconds", min=0.0),
+    seconds: float = typer.Option(10.0, "--seconds", min=0.0, max=3600.0),
 ) -> None:
-    """Fault drill: make a variant answer 500 to a share of requests for a while."""
+    """Fault drill: make one fleet's variant answer 500 to a share of requests for a while.
+
+    Only servers started for testing (`sagebox serve --enable-fault-injection`) accept it.
+    """
     from sagebox.serving import EndpointClient
 
-    EndpointClient().inject_fault(name, variant, error_rate, seconds)
-    console.print(f"{name}/{variant}: failing {error_rate:.0%} of requests for {seconds:g} s")
+    result = EndpointClient().inject_fault(name, variant, error_rate, seconds, fleet=fleet)
+    console.print(
+        f"{name}/{variant} ({result.get('fleet', fleet)} fleet): failing {error_rate:.0%} "
+        f"of requests for {seconds:g} s"
+    )
 
 
 @app.command("delete")

@@ -10,8 +10,16 @@ from sagebox.cli._output import JsonOption, console, print_json
 def serve(
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Gateway port."),
     host: str = typer.Option("127.0.0.1", "--host", help="Gateway address."),
+    enable_fault_injection: bool = typer.Option(
+        False,
+        "--enable-fault-injection",
+        help="Allow `endpoints fault` drills (tests only; or SAGEBOX_ENABLE_FAULT_INJECTION=1).",
+    ),
 ) -> None:
     """Run the serving supervisor and gateway in the foreground (Ctrl-C stops it).
+
+    The admin API needs the token made at first start in $SAGEBOX_HOME/serving/admin-token
+    (the CLI sends it). Fault injection is refused unless --enable-fault-injection is given.
 
     It serves every endpoint recorded for this host and port, restarts workers that die,
     autoscales, and runs deployments. `sagebox endpoints create` starts one in the background
@@ -21,7 +29,7 @@ def serve(
     from sagebox.serving import serve as run_foreground
 
     ensure_port_free(host, port)
-    run_foreground(host, port)
+    run_foreground(host, port, fault_injection=enable_fault_injection)
 
 
 def transform(

@@ -70,6 +70,7 @@ def run_deployment_demo(
     endpoints.create(
         name,
         port=port,
+        fault_injection=True,  # the walkthrough's canary drill injects a fault
         config={
             "variants": [{"name": v, "model": m, "initial_weight": 1} for v, m in models.items()],
             "data_capture": {"sampling_percentage": 20},
@@ -176,7 +177,7 @@ def _canary(endpoints: Any, name: str, url: str, model: str) -> dict[str, Any]:
                 break
             time.sleep(0.05)
         injected = time.monotonic()
-        endpoints.inject_fault(name, "canary", error_rate=1.0, seconds=30)
+        endpoints.inject_fault(name, "canary", error_rate=1.0, seconds=30, fleet="green")
         info = endpoints.wait(name, timeout=180)
         rolled_back_after = time.monotonic() - injected
     errors = sum(1 for status, _ in traffic.results if status >= 500)

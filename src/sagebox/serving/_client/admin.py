@@ -5,27 +5,34 @@ from __future__ import annotations
 import errno
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 from sagebox.errors import (
     AlreadyExistsError,
+    AuthenticationError,
     InputDataError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     PortInUseError,
     SageboxError,
     ServiceUnavailableError,
     UnsupportedContentTypeError,
 )
+from sagebox.serving._http.auth import read_admin_token, token_path
 
 __all__ = ["ServerConnection", "ensure_port_free", "raise_for_answer"]
 
 _ERRORS: dict[int, type[SageboxError]] = {
     400: InputDataError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: AlreadyExistsError,
     413: PayloadTooLargeError,
     415: UnsupportedContentTypeError,
+    422: InputDataError,
     502: ServiceUnavailableError,
     503: ServiceUnavailableError,
     504: ServiceUnavailableError,
@@ -51,15 +58,25 @@ def raise_for_answer(response: Any) -> None:
 class ServerConnection:
     """Calls to the gateway at ``http://host:port``.
 
+    Admin calls carry ``Authorization: Bearer`` with the token of ``home`` (the server's
+    ``SAGEBOX_HOME``), read when needed since the server makes it at its first start.
+
     Example:
-        >>> ServerConnection("127.0.0.1", 8080).ping()
+        >>> ServerConnection("127.0.0.1", 8080, home=Path(".sagebox")).ping()
         {'status': 'Healthy', 'server': 'sagebox', ...}
     """
 
-    def __init__(self, host: str, port: int, timeout: float = 60.0) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 60.0, home: Path | None = None
+    ) -> None:
         self.url = f"http://{host}:{port}"
         self.timeout = timeout
+        self.home = home
         self._client: Any = None
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = read_admin_token(self.home) if self.home is not None else None
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     @property
     def client(self) -> Any:
@@ -100,18 +117,26 @@ class ServerConnection:
         """
         import httpx
 
+        headers = {"Content-Type": "application/json"}
+        if path.startswith("/_admin/"):
+            headers.update(self._auth_headers())
         try:
             response = self.client.request(
                 method,
                 f"{self.url}{path}",
                 content=None if payload is None else json.dumps(payload),
-                headers={"Content-Type": "application/json"},
+                headers=headers,
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailableError(
                 f"no sagebox server answers at {self.url}: {exc}",
                 hint="start one with `sagebox serve` or recreate the endpoint",
             ) from exc
+        if response.status_code == 401 and self.home is not None:
+            raise AuthenticationError(
+                f"the server at {self.url} refused the admin token of {token_path(self.home)}",
+                hint="use the SAGEBOX_HOME of the server that serves this port",
+            )
         raise_for_answer(response)
         return response.json()
 

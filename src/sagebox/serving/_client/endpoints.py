@@ -8,6 +8,7 @@ the metadata store. An auto-started supervisor exits when its last endpoint is d
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
 from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, ServiceUnavailableError
 from sagebox.serving._client.admin import ServerConnection, ensure_port_free
+from sagebox.serving._http.auth import FAULT_INJECTION_ENV
 from sagebox.serving.config import (
     DeploymentConfig,
     EndpointConfig,
@@ -69,8 +71,12 @@ class EndpointClient:
         config: EndpointConfig | dict[str, Any] | None = None,
         instance_count: int = 1,
         wait: bool = True,
+        fault_injection: bool = False,
     ) -> EndpointRecord:
         """Serve ``model_name`` (or a full ``config``) as endpoint ``name`` on ``host:port``.
+
+        With ``fault_injection`` a server started here allows :meth:`inject_fault` (drills
+        and tests); a server already running keeps the setting it was started with.
 
         Raises:
             AlreadyExistsError: if an endpoint with this name is live.
@@ -91,7 +97,7 @@ class EndpointClient:
                 f"endpoint {name} already exists at {existing.url}",
                 hint=f"delete it first: sagebox endpoints delete {name}",
             )
-        server = self._server(host, port, start=True)
+        server = self._server(host, port, start=True, fault_injection=fault_injection)
         server.call("POST", "/_admin/endpoints", {"name": name, "config": spec.to_json()})
         if not wait:
             return self.describe(name)
@@ -274,17 +280,29 @@ class EndpointClient:
         )
 
     def inject_fault(
-        self, name: str, variant: str, error_rate: float = 1.0, seconds: float = 10.0
+        self,
+        name: str,
+        variant: str,
+        error_rate: float = 1.0,
+        seconds: float = 10.0,
+        fleet: str | None = None,
     ) -> dict[str, Any]:
-        """Make a variant's workers answer 500 to ``error_rate`` of requests for ``seconds``."""
+        """Make one fleet's variant answer 500 to ``error_rate`` of requests for ``seconds``.
+
+        ``fleet`` is ``production`` (or ``blue``), ``green`` (the new fleet of an update) or
+        ``shadow``; it is needed when the variant name is in two fleets. Only a server started
+        for testing (``sagebox serve --enable-fault-injection``) accepts faults.
+
+        Raises:
+            PermissionDeniedError: if the server does not allow fault injection.
+            InputDataError: if the variant (in that fleet) does not exist or is ambiguous.
+        """
         server = self._connect(self.describe(name))
-        return dict(
-            server.call(
-                "POST",
-                f"/_admin/endpoints/{name}/faults",
-                {"variant": variant, "error_rate": error_rate, "seconds": seconds},
-            )
-        )
+        payload: dict[str, Any] = {"variant": variant, "error_rate": error_rate}
+        payload["seconds"] = seconds
+        if fleet is not None:
+            payload["fleet"] = {"blue": "production"}.get(fleet, fleet)
+        return dict(server.call("POST", f"/_admin/endpoints/{name}/faults", payload))
 
     # observation
     def describe(self, name: str) -> EndpointRecord:
@@ -336,14 +354,18 @@ class EndpointClient:
         cfg = endpoint.config or {}
         key = (str(cfg.get("host", "127.0.0.1")), int(cfg.get("port", 8080)))
         if key not in self._servers:
-            self._servers[key] = ServerConnection(*key)
+            self._servers[key] = ServerConnection(*key, home=self.session.settings.home)
         return self._servers[key]
 
     def _workdir(self, name: str) -> Any:
         return self.session.settings.home / "endpoints" / name
 
-    def _server(self, host: str, port: int, start: bool) -> ServerConnection:
-        server = self._servers.setdefault((host, port), ServerConnection(host, port))
+    def _server(
+        self, host: str, port: int, start: bool, fault_injection: bool = False
+    ) -> ServerConnection:
+        server = self._servers.setdefault(
+            (host, port), ServerConnection(host, port, home=self.session.settings.home)
+        )
         if server.is_sagebox():
             return server
         ensure_port_free(host, port)
@@ -353,6 +375,8 @@ class EndpointClient:
             for k, v in self.session.settings.model_dump().items()
             if v is not None
         }
+        if os.environ.get(FAULT_INJECTION_ENV):
+            env[FAULT_INJECTION_ENV] = os.environ[FAULT_INJECTION_ENV]
         handle = self.session.compute.submit(
             TaskSpec(
                 argv=[
@@ -364,6 +388,7 @@ class EndpointClient:
                     "--port",
                     str(port),
                     "--exit-when-idle",
+                    *(["--enable-fault-injection"] if fault_injection else []),
                 ],
                 log_path=log_path,
                 env=env,

@@ -6,8 +6,10 @@ then 100%) or LINEAR (``linear_step_size`` at a time). After each step the deplo
 for ``wait_interval_s`` (``termination_wait_s`` after the last) while the alarms watch the
 green fleet's requests since that step. If an alarm fires (error rate or p99 latency over its
 threshold with enough requests), all traffic goes back to blue and green is stopped: a
-rollback. Otherwise green becomes production and the blue fleet is drained and stopped.
-Every step is an event on the endpoint.
+rollback. The same alarms (or, when none is set, :data:`LIVE_FLEET_GUARD`) watch the serving
+blue fleet since the deployment started: if it fails during the bake, the deployment ends
+Failed (``live_fleet_alarm`` event, green stopped), never Succeeded. Otherwise green becomes
+production and the blue fleet is drained and stopped. Every step is an event on the endpoint.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from sagebox.serving._control.instances import VariantRuntime
 from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import Alarm, DeploymentConfig, EndpointConfig
 
-__all__ = ["evaluate_alarms", "run_update"]
+__all__ = ["LIVE_FLEET_GUARD", "evaluate_alarms", "run_update"]
 
 _POLL_S = 0.2
+
+LIVE_FLEET_GUARD = Alarm(
+    name="live_fleet_errors", metric="error_rate", threshold=0.01, window_s=30, min_invocations=5
+)
+"""Watches the serving fleet during a deployment that sets no alarms of its own."""
 
 
 def evaluate_alarms(
@@ -83,7 +90,14 @@ async def run_update(
         record["steps"].append({"green_share": share, "at": _now()})
         runtime.event("traffic_shifted", {"green_share": share})
         bake = policy.traffic_routing.wait_interval_s if share < 1.0 else policy.termination_wait_s
-        breach = await _bake(runtime, green, policy, shifted, bake, started)
+        breach, fleet = await _bake(runtime, green, policy, shifted, bake, started)
+        if breach is not None and fleet == "production":
+            # The serving fleet failed while the new one baked: green's alarms saw none of it,
+            # and promoting green would hide it. Keep serving blue and say why.
+            record["alarm"] = {**breach, "fleet": "production"}
+            runtime.event("live_fleet_alarm", record["alarm"])
+            await runtime.discard_green()
+            return _finish(runtime, record, "Failed", _describe_live_breach(breach))
         if breach is not None:
             record["alarm"] = breach
             if policy.auto_rollback:
@@ -103,12 +117,23 @@ async def _bake(
     shifted: float,
     seconds: float,
     started: float,
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, str]:
+    """Watch both fleets for ``seconds``; the first breach and its fleet ("green"/"production").
+
+    The live (blue) fleet is watched with the same alarms since the deployment started (or,
+    with no alarms, with :data:`LIVE_FLEET_GUARD`), so that a deployment never reports
+    Succeeded over a serving fleet that was failing.
+    """
     deadline = time.monotonic() + seconds
+    live_alarms = policy.alarms or [LIVE_FLEET_GUARD]
     while True:
         breach = evaluate_alarms(policy.alarms, green, shifted)
         if breach is not None:
-            return breach
+            return breach, "green"
+        live = {n: v for n, v in runtime.variants.items() if v not in green.values()}
+        breach = evaluate_alarms(live_alarms, live, started)
+        if breach is not None:
+            return breach, "production"
         now = time.monotonic()
         if now - started > policy.maximum_execution_timeout_s:
             return {
@@ -117,9 +142,9 @@ async def _bake(
                 "value": round(now - started, 1),
                 "threshold": policy.maximum_execution_timeout_s,
                 "invocations": 0,
-            }
+            }, "green"
         if now >= deadline:
-            return None
+            return None, "green"
         await asyncio.sleep(min(_POLL_S, deadline - now))
 
 
@@ -137,6 +162,13 @@ def _describe_breach(breach: dict[str, Any]) -> str:
     return (
         f"alarm {breach['alarm']}: {breach['metric']} {breach['value']:g} > "
         f"{breach['threshold']:g} over {breach['invocations']} requests"
+    )
+
+
+def _describe_live_breach(breach: dict[str, Any]) -> str:
+    return (
+        f"the live (production) fleet failed during the bake: {_describe_breach(breach)}; "
+        "the new fleet was not promoted and was stopped"
     )
 
 

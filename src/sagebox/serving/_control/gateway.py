@@ -4,15 +4,18 @@ Data plane (on the lean server of :mod:`sagebox.serving._http.server`: it is on 
 request's path):
 
 - ``POST /endpoints/{name}/invocations``: headers ``Content-Type``, ``Accept``,
-  ``X-Sagebox-Target-Variant``, ``X-Sagebox-Target-Model`` (multi-model) and
+  ``X-Sagebox-Target-Variant``, ``X-Sagebox-Target-Fleet`` (``green`` reaches the new fleet
+  of a blue/green update on its own), ``X-Sagebox-Target-Model`` (multi-model) and
   ``X-Sagebox-Inference-Id`` (else one is made); the answer carries ``X-Sagebox-Variant``,
   ``X-Sagebox-Inference-Id`` and ``X-Sagebox-Model-Latency-Ms``. ``POST /invocations`` serves
   the only endpoint when there is exactly one.
 - ``GET /ping``.
 
-Control plane: ``GET /endpoints[/{name}]``, ``GET /metrics`` (Prometheus text), ``GET
+Control plane (the FastAPI app of :mod:`sagebox.serving._control.api`, called in-process for
+every other path): ``GET /endpoints[/{name}]``, ``GET /metrics`` (Prometheus text), ``GET
 /endpoints/{name}/metrics`` (JSON), ``POST /endpoints/{name}/rewards`` (bandit), and the admin
-API under ``/_admin/`` that :class:`~sagebox.serving._client.endpoints.EndpointClient` uses.
+API under ``/_admin/`` (token required; OpenAPI at ``/_admin/openapi.json``) that
+:class:`~sagebox.serving._client.endpoints.EndpointClient` uses.
 
 Errors are JSON ``{"error", "hint"}`` with a 4xx for the caller's mistakes (404 unknown
 endpoint, 400 unknown variant or bad body, 413 too large, 415 content type) and 502/503/504
@@ -29,10 +32,10 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from sagebox.errors import InputDataError, SageboxError
+from sagebox.errors import SageboxError
+from sagebox.serving._control.api import call_asgi, create_control_app
 from sagebox.serving._control.dispatch import forward
 from sagebox.serving._control.instances import VariantRuntime
-from sagebox.serving._control.metrics import prometheus_text
 from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving._http.errors import error_body, error_status
 from sagebox.serving._http.server import Request, Response
@@ -43,19 +46,19 @@ if TYPE_CHECKING:
 __all__ = ["Gateway"]
 
 _JSON = b"application/json"
-_PROMETHEUS = b"text/plain; version=0.0.4"
 
 
 class Gateway:
     """The request handler of ``sagebox serve``.
 
     Example:
-        >>> gateway = Gateway(supervisor)
+        >>> gateway = Gateway(supervisor, admin_token(home))
         >>> server = await start_server(gateway.handle, port=8080)
     """
 
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, token: str, fault_injection: bool = False) -> None:
         self.supervisor = supervisor
+        self.control_app = create_control_app(supervisor, token, fault_injection)
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}-{int(time.time()):x}"
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -72,7 +75,7 @@ class Gateway:
                     return self.invoke(self.supervisor.only_endpoint(), request)
             if path == "/ping":
                 return _json(200, json.dumps(self.supervisor.ping()).encode())
-            return self._control(method, path, request)
+            return self._control(request)
         except SageboxError as exc:
             return _error(exc)
 
@@ -97,7 +100,11 @@ class Gateway:
                     400, error_body("the request body is empty", "send at least one review")
                 )
             target = headers.get(b"x-sagebox-target-variant")
-            variant = runtime.choose(target.decode("utf-8", "replace") if target else None)
+            fleet = headers.get(b"x-sagebox-target-fleet")
+            variant = runtime.choose(
+                target.decode("utf-8", "replace") if target else None,
+                fleet.decode("utf-8", "replace") if fleet else None,
+            )
         except SageboxError as exc:
             return _error(exc)
         content_type = headers.get(b"content-type", _JSON)
@@ -210,85 +217,12 @@ class Gateway:
         task.add_done_callback(self._tasks.discard)
 
     # control plane
-    def _control(self, method: str, path: str, request: Request) -> Response | Awaitable[Response]:
-        sup = self.supervisor
-        parts = [p for p in path.split("/") if p]
-        if method == "GET" and parts == ["metrics"]:
-            text = prometheus_text({n: r.describe() for n, r in sup.endpoints.items()})
-            return 200, [(b"content-type", _PROMETHEUS)], text.encode()
-        if method == "GET" and parts == ["endpoints"]:
-            return _ok({"endpoints": [r.describe() for r in sup.endpoints.values()]})
-        if method == "GET" and len(parts) == 2 and parts[0] == "endpoints":
-            return _ok(sup.runtime(parts[1]).describe())
-        if (
-            method == "GET"
-            and len(parts) == 3
-            and parts[:1] == ["endpoints"]
-            and parts[2] == "metrics"
-        ):
-            info = sup.runtime(parts[1]).describe()
-            if "format=prometheus" in request.query:
-                return (
-                    200,
-                    [(b"content-type", _PROMETHEUS)],
-                    prometheus_text({parts[1]: info}).encode(),
-                )
-            return _ok(_metrics_view(info))
-        if (
-            method == "POST"
-            and len(parts) == 3
-            and parts[:1] == ["endpoints"]
-            and parts[2] == "rewards"
-        ):
-            return _ok(sup.reward(parts[1], _json_object(request.body)))
-        if parts[:1] == ["_admin"]:
-            payload = _json_object(request.body) if method in ("POST", "PUT", "PATCH") else {}
-            return self._admin(method, parts[1:], payload)
-        return _json(
-            404, error_body(f"no route {method} {path}", "POST /endpoints/{name}/invocations")
-        )
-
-    async def _admin(self, method: str, parts: list[str], payload: dict[str, Any]) -> Response:
-        try:
-            return _ok(await self.supervisor.admin(method, parts, payload))
-        except SageboxError as exc:
-            return _error(exc)
-
-
-def _metrics_view(info: dict[str, Any]) -> dict[str, Any]:
-    groups = ("variants", "green_variants", "shadow_variants")
-    out: dict[str, Any] = {"endpoint": info["name"], "status": info["status"]}
-    for group in groups:
-        for name, v in info.get(group, {}).items():
-            entry = {
-                "role": v["role"],
-                "traffic_share": v["traffic_share"],
-                "instances": v["instance_count"],
-                **v["metrics"],
-            }
-            for extra in ("agreement", "batching"):
-                if extra in v:
-                    entry[extra] = v[extra]
-            out.setdefault("variants", {})[name] = entry
-    return out
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body or b"{}")
-    except json.JSONDecodeError as exc:
-        raise InputDataError(f"malformed JSON: {exc}", hint="send a JSON object") from exc
-    if not isinstance(value, dict):
-        raise InputDataError("expected a JSON object", hint="send a JSON object")
-    return value
+    def _control(self, request: Request) -> Awaitable[Response]:
+        return call_asgi(self.control_app, request)
 
 
 def _json(status: int, body: bytes) -> Response:
     return status, [(b"content-type", _JSON)], body
-
-
-def _ok(value: Any) -> Response:
-    return _json(200, json.dumps(value, default=str).encode())
 
 
 def _error(exc: SageboxError) -> Response:

@@ -78,6 +78,7 @@ class EndpointRuntime:
         self._bandit_state = state.get("bandit")
         self._random = random.random
         self.task: asyncio.Task[Any] | None = None
+        self.fault_injection = False  # workers accept /_fault only on servers for testing
 
     # lifecycle
     async def start(self) -> None:
@@ -158,12 +159,19 @@ class EndpointRuntime:
         self.event("weights_changed", {"weights": {v.name: v.initial_weight for v in variants}})
 
     # routing
-    def choose(self, target: str | None) -> VariantRuntime:
+    def choose(self, target: str | None, fleet: str | None = None) -> VariantRuntime:
         """The variant that answers the next request.
 
+        ``fleet`` ("green" or "production") picks the fleet of ``target`` (or, without
+        ``target``, the fleet's weighted choice): during a blue/green update that keeps the
+        variant name it is how a client reaches the new fleet on its own.
+
         Raises:
-            UnknownVariantError: if ``target`` names no production (or green) variant.
+            UnknownVariantError: if ``target`` names no production (or green) variant, or the
+                fleet is unknown or not running.
         """
+        if fleet:
+            return self._choose_in_fleet(target, fleet)
         if target:
             found = self.variants.get(target) or self.green.get(target)
             if found is None:
@@ -179,6 +187,29 @@ class EndpointRuntime:
             return self.variants[self.bandit.choose()]
         assert self.chooser is not None
         return self.variants[self.chooser.choose()]
+
+    def _choose_in_fleet(self, target: str | None, fleet: str) -> VariantRuntime:
+        if fleet not in ("production", "green"):
+            raise UnknownVariantError(
+                f"unknown fleet {fleet!r}", hint="X-Sagebox-Target-Fleet: production or green"
+            )
+        group = self.green if fleet == "green" else self.variants
+        if not group:
+            raise UnknownVariantError(
+                f"endpoint {self.name} has no {fleet} fleet now",
+                hint="a green fleet runs only during a blue/green update",
+            )
+        if target:
+            found = group.get(target)
+            if found is None:
+                raise UnknownVariantError(
+                    f"endpoint {self.name} has no {fleet} variant {target!r}",
+                    hint=f"{fleet} variants: {', '.join(group)}",
+                )
+            return found
+        chooser = self.green_chooser if fleet == "green" else self.chooser
+        assert chooser is not None
+        return group[chooser.choose()]
 
     def shares(self) -> dict[str, float]:
         """The expected traffic share of each production and green variant."""
@@ -262,6 +293,7 @@ class EndpointRuntime:
         spec: dict[str, Any] = {
             "name": f"{self.name}/{variant.name}",
             "max_payload_bytes": config.max_payload_bytes,
+            "fault_injection": self.fault_injection,
         }
         if variant.batching is not None:
             spec["batching"] = variant.batching.model_dump()

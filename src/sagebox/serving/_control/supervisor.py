@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import time
 from collections.abc import Coroutine, Iterable
@@ -45,9 +46,15 @@ class Supervisor:
     """
 
     def __init__(
-        self, session: Session, host: str, port: int, exit_when_idle: bool = False
+        self,
+        session: Session,
+        host: str,
+        port: int,
+        exit_when_idle: bool = False,
+        fault_injection: bool = False,
     ) -> None:
         self.session = session
+        self.fault_injection = fault_injection
         self.host = host
         self.port = port
         self.url = f"http://{host}:{port}"
@@ -73,6 +80,7 @@ class Supervisor:
             "pid": os.getpid(),
             "endpoints": sorted(self.endpoints),
             "exit_when_idle": self.exit_when_idle,
+            "fault_injection": self.fault_injection,
         }
 
     def runtime(self, name: str) -> EndpointRuntime:
@@ -103,50 +111,22 @@ class Supervisor:
             )
         return next(iter(self.endpoints))
 
-    def reward(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Credit a bandit reward: ``{"inference_id": ..., "reward": 0..1}``."""
+    def reward(self, name: str, inference_id: str, value: float) -> dict[str, Any]:
+        """Credit a bandit reward in [0, 1] to the variant that answered ``inference_id``."""
         runtime = self.serving(name)
         if runtime.bandit is None:
             raise InputDataError(
                 f"endpoint {name} does not route by bandit",
                 hint="create it with routing 'bandit' to post rewards",
             )
-        try:
-            inference_id, value = str(payload["inference_id"]), float(payload["reward"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputDataError(
-                "a reward needs inference_id and a numeric reward",
-                hint='post {"inference_id": "...", "reward": 1}',
-            ) from exc
         variant = runtime.bandit.reward(inference_id, value)
         self.mark(runtime)
         return {"variant": variant, "bandit": runtime.bandit.state()}
 
-    # admin API
-    async def admin(self, method: str, parts: list[str], payload: dict[str, Any]) -> Any:
-        """Dispatch ``/_admin/...`` requests."""
-        if parts == ["endpoints"] and method == "POST":
-            return await self.create(str(payload.get("name", "")), payload.get("config") or {})
-        if len(parts) == 2 and parts[0] == "endpoints":
-            if method == "PUT":
-                return await self.update(
-                    parts[1], payload.get("config") or {}, payload.get("deployment") or {}
-                )
-            if method == "PATCH":
-                return await self.patch(parts[1], payload)
-            if method == "DELETE":
-                await self.delete(parts[1])
-                return {"deleted": parts[1]}
-        if (
-            len(parts) == 3
-            and parts[0] == "endpoints"
-            and parts[2] == "faults"
-            and method == "POST"
-        ):
-            return await self.inject_fault(parts[1], payload)
-        raise NotFoundError(f"no admin route {method} /_admin/{'/'.join(parts)}")
-
-    async def create(self, name: str, raw_config: dict[str, Any]) -> dict[str, Any]:
+    # admin API (called by the control app of _control.api)
+    async def create(
+        self, name: str, raw_config: EndpointConfig | dict[str, Any]
+    ) -> dict[str, Any]:
         """Validate, record and start an endpoint; return at once (status Creating)."""
         if not name:
             raise InputDataError("an endpoint needs a name", hint="give a name")
@@ -155,7 +135,7 @@ class Supervisor:
                 f"endpoint {name} already exists at {self.url}",
                 hint=f"delete it first: sagebox endpoints delete {name}",
             )
-        config = parse_config(EndpointConfig, raw_config)
+        config = _endpoint_config(raw_config)
         await self._check_models(config)
         runtime = self._new_runtime(name, config)
         self.endpoints[name] = runtime
@@ -165,7 +145,10 @@ class Supervisor:
         return runtime.describe()
 
     async def update(
-        self, name: str, raw_config: dict[str, Any], raw_policy: dict[str, Any]
+        self,
+        name: str,
+        raw_config: EndpointConfig | dict[str, Any],
+        raw_policy: DeploymentConfig | dict[str, Any],
     ) -> dict[str, Any]:
         """Start a blue/green update of ``name`` to a new config; return at once."""
         from sagebox.serving._control.deployment import run_update
@@ -176,8 +159,12 @@ class Supervisor:
                 f"endpoint {name} is {runtime.status}",
                 hint="wait until it is InService, then update",
             )
-        config = parse_config(EndpointConfig, raw_config)
-        policy = parse_config(DeploymentConfig, raw_policy, "deployment config")
+        config = _endpoint_config(raw_config)
+        policy = (
+            raw_policy
+            if isinstance(raw_policy, DeploymentConfig)
+            else parse_config(DeploymentConfig, raw_policy, "deployment config")
+        )
         await self._check_models(config)
         runtime.status = "Updating"
 
@@ -199,21 +186,24 @@ class Supervisor:
         self.mark(runtime)
         return runtime.describe()
 
-    async def patch(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def patch(
+        self, name: str, weights: dict[str, float], instances: dict[str, int]
+    ) -> dict[str, Any]:
         """Change weights and/or instance counts in place (no new fleet)."""
         runtime = self.serving(name)
-        if payload.get("weights"):
-            runtime.set_weights({str(k): float(v) for k, v in payload["weights"].items()})
-        for variant_name, count in (payload.get("instances") or {}).items():
-            variant = runtime.variants.get(variant_name)
-            if variant is None:
-                raise InputDataError(
-                    f"endpoint {name} has no variant {variant_name!r}",
-                    hint=f"variants: {', '.join(runtime.variants)}",
-                )
-            if not 1 <= int(count) <= 64:
-                raise InputDataError(f"instance count {count} is outside 1..64", hint="1..64")
-            await variant.scale_to(int(count), reason="requested")
+        unknown = sorted(set(instances) - set(runtime.variants))
+        if unknown:
+            raise InputDataError(
+                f"endpoint {name} has no variant {', '.join(map(repr, unknown))}",
+                hint=f"variants: {', '.join(runtime.variants)}",
+            )
+        bad = {v: c for v, c in instances.items() if not 1 <= c <= 64}
+        if bad:
+            raise InputDataError(f"instance counts {bad} are outside 1..64", hint="1..64")
+        if weights:
+            runtime.set_weights(weights)
+        for variant_name, count in instances.items():
+            await runtime.variants[variant_name].scale_to(count, reason="requested")
         self.mark(runtime)
         return runtime.describe()
 
@@ -230,29 +220,54 @@ class Supervisor:
         # Dropped last: an idle-exiting server must not shut down before this call answers.
         self.endpoints.pop(name, None)
 
-    async def inject_fault(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Make a variant's workers fail a share of requests for a while (drills, demos)."""
+    async def inject_fault(
+        self,
+        name: str,
+        variant_name: str,
+        fleet: str | None = None,
+        error_rate: float = 1.0,
+        seconds: float = 10.0,
+    ) -> dict[str, Any]:
+        """Make one fleet's variant fail a share of requests for a while (drills, tests).
+
+        Only the workers of the variant named in ``fleet`` (production, green or shadow) get
+        the fault; without ``fleet`` the name must be in one fleet only.
+        """
         runtime = self.runtime(name)
-        variant_name = str(payload.get("variant", ""))
-        variant = (
-            runtime.variants.get(variant_name)
-            or runtime.green.get(variant_name)
-            or runtime.shadows.get(variant_name)
-        )
-        if variant is None:
+        fleets = {
+            "production": runtime.variants,
+            "green": runtime.green,
+            "shadow": runtime.shadows,
+        }
+        found = [f for f, group in fleets.items() if variant_name in group]
+        if fleet is not None and fleet not in found:
+            where = f" (it is in the {' and '.join(found)} fleet)" if found else ""
             raise InputDataError(
-                f"endpoint {name} has no variant {variant_name!r}",
-                hint="name a production, green or shadow variant",
+                f"endpoint {name} has no {fleet} variant {variant_name!r}{where}",
+                hint=_fleet_hint(runtime),
             )
-        body = b'{"error_rate": %f, "seconds": %f}' % (
-            float(payload.get("error_rate", 1.0)),
-            float(payload.get("seconds", 10.0)),
-        )
+        if fleet is None:
+            if not found:
+                raise InputDataError(
+                    f"endpoint {name} has no variant {variant_name!r}", hint=_fleet_hint(runtime)
+                )
+            if len(found) > 1:
+                raise InputDataError(
+                    f"variant {variant_name!r} of endpoint {name} is in the "
+                    f"{' and '.join(found)} fleets: name the one to fail",
+                    hint="add --fleet green (the new fleet) or --fleet production",
+                )
+            fleet = found[0]
+        variant = fleets[fleet][variant_name]
+        body = json.dumps({"error_rate": error_rate, "seconds": seconds}).encode()
         for instance in variant.instances:
             if instance.pool is not None:
                 await instance.pool.request(b"POST", b"/_fault", body, [], 5.0)
-        runtime.event("fault_injected", {"variant": variant_name, **payload})
-        return {"variant": variant_name, "instances": len(variant.instances)}
+        runtime.event(
+            "fault_injected",
+            {"variant": variant_name, "fleet": fleet, "error_rate": error_rate, "seconds": seconds},
+        )
+        return {"variant": variant_name, "fleet": fleet, "instances": len(variant.instances)}
 
     # background
     async def restore(self) -> None:
@@ -349,9 +364,11 @@ class Supervisor:
         self, name: str, config: EndpointConfig, state: dict[str, Any] | None = None
     ) -> EndpointRuntime:
         workdir = self.session.settings.home / "endpoints" / name
-        return EndpointRuntime(
+        runtime = EndpointRuntime(
             name, config, workdir, self._model_dir, self.session.storage, self.mark, state
         )
+        runtime.fault_injection = self.fault_injection
+        return runtime
 
     async def _start(self, runtime: EndpointRuntime) -> None:
         try:
@@ -419,6 +436,16 @@ class Supervisor:
                         self._scaling.discard(k)
 
                 asyncio.get_running_loop().create_task(scale())
+
+
+def _endpoint_config(raw: EndpointConfig | dict[str, Any]) -> EndpointConfig:
+    return raw if isinstance(raw, EndpointConfig) else parse_config(EndpointConfig, raw)
+
+
+def _fleet_hint(runtime: EndpointRuntime) -> str:
+    fleets = {"production": runtime.variants, "green": runtime.green, "shadow": runtime.shadows}
+    listed = [f"{fleet}: {', '.join(group)}" for fleet, group in fleets.items() if group]
+    return "; ".join(listed) or "the endpoint has no variants running"
 
 
 async def _gather(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -6,8 +6,10 @@ import json
 
 from sagebox.errors import (
     AlreadyExistsError,
+    AuthenticationError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     SageboxError,
     ServiceUnavailableError,
     UnsupportedContentTypeError,
@@ -22,6 +24,10 @@ def error_status(exc: SageboxError) -> int:
         return 413
     if isinstance(exc, UnsupportedContentTypeError):
         return 415
+    if isinstance(exc, AuthenticationError):
+        return 401
+    if isinstance(exc, PermissionDeniedError):
+        return 403
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, AlreadyExistsError):

@@ -109,11 +109,26 @@ class WorkerApp:
             }
             return _json(200, json.dumps(params).encode())
         if path == "/_fault" and method == "POST":
-            fault = json.loads(request.body or b"{}")
-            self.fault_rate = float(fault.get("error_rate", 1.0))
-            self.fault_until = time.monotonic() + float(fault.get("seconds", 10.0))
-            return _json(200, b'{"status":"ok"}')
+            return self._fault(request.body)
         return _json(404, error_body(f"no route {method} {path}"))
+
+    def _fault(self, body: bytes) -> Response:
+        if not self.spec.get("fault_injection"):
+            return _json(
+                403,
+                error_body(
+                    "fault injection is off on this worker",
+                    "start `sagebox serve --enable-fault-injection` for tests and drills",
+                ),
+            )
+        try:
+            fault = json.loads(body or b"{}")
+            rate, seconds = float(fault["error_rate"]), float(fault["seconds"])
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return _json(400, error_body("a fault needs numeric error_rate and seconds"))
+        self.fault_rate = rate
+        self.fault_until = time.monotonic() + seconds
+        return _json(200, b'{"status":"ok"}')
 
     def stats(self) -> dict[str, Any]:
         """Counters of this worker."""
