@@ -325,9 +325,21 @@ class JobClient:
     def list(
         self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
     ) -> list[JobRecord]:
-        """Jobs, newest first (jobs whose runner lost its lease are first ended or restarted)."""
+        """Jobs, newest first, after noticing lost runners.
+
+        Jobs whose runner lost its lease are first ended or restarted; a listed job still
+        queued (no lease yet) is checked as :meth:`describe` does (its runner may have died
+        before it claimed a slot).
+        """
         self.reap_lost_jobs()
-        return self.session.metadata.list_jobs(kind=kind, status=status, limit=limit)
+        jobs = self.session.metadata.list_jobs(kind=kind, status=status, limit=limit)
+        checked = [
+            self.describe(j.name)
+            if not j.status.is_terminal and j.lease_expires_at is None and j.handle
+            else j
+            for j in jobs
+        ]
+        return [j for j in checked if status is None or j.status is status]
 
     def wait(self, name: str, timeout: float | None = None) -> JobRecord:
         """Block until the job ends; return its final record.
