@@ -244,3 +244,16 @@ def test_max_runtime_still_ends_a_started_job(jobs: JobClient) -> None:
     assert done.status is JobStatus.FAILED
     assert "MaxRuntimeExceeded" in (done.failure_reason or "")
     assert done.slot is None
+
+
+def test_lease_settings_are_checked() -> None:
+    from sagebox.config import load_settings
+    from sagebox.errors import ConfigError
+
+    base = {"SAGEBOX_HOME": "/tmp/sagebox-lease-settings"}
+    settings = load_settings(env=base, toml_path=None)
+    assert (settings.job_lease_seconds, settings.job_heartbeat_seconds) == (30.0, 5.0)
+    with pytest.raises(ConfigError, match="job_heartbeat_seconds.*below job_lease_seconds"):
+        load_settings(env={**base, "SAGEBOX_JOB_HEARTBEAT_SECONDS": "30"}, toml_path=None)
+    with pytest.raises(ConfigError, match="job_lease_seconds"):
+        load_settings(env={**base, "SAGEBOX_JOB_LEASE_SECONDS": "0"}, toml_path=None)
