@@ -6,7 +6,7 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -284,13 +284,19 @@ class JobClient:
                 )
 
     def _restart(self, job: JobRecord, retries: int) -> JobRecord:
-        """Start a new process for ``job`` unless another observer already did."""
+        """Start a new process for ``job`` unless another observer already did.
+
+        The job's lease is renewed for the new runner (it must claim the job within a lease),
+        so that observers do not take the restarting job for lost again.
+        """
         metadata = self.session.metadata
+        lease = timedelta(seconds=self.session.settings.job_lease_seconds)
         claimed = metadata.update_job_if(
             job.name,
             {"handle": job.handle, "restarts": job.restarts},
             restarts=job.restarts + 1,
             handle=None,
+            lease_expires_at=datetime.now(UTC) + lease,
         )
         if claimed is None:
             return metadata.get_job(job.name)
