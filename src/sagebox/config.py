@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from sagebox.errors import ConfigError
 
@@ -34,7 +41,10 @@ class Settings(BaseModel):
         metadata_uri: SQLAlchemy URL of the metadata store: ``sqlite:///path`` or
             ``postgresql://user@host:port/db``.
         compute: compute backend: ``local`` (process pool) or ``ray://host:port``.
-        max_workers: parallel jobs on the local compute backend.
+        max_workers: parallel jobs (worker slots), claimed atomically in the metadata store.
+        job_lease_seconds: how long a job runner's lease lasts without renewal; a job whose
+            runner has not renewed it for this long is marked Failed by whoever looks next.
+        job_heartbeat_seconds: how often a job runner renews its lease (below the lease).
         s3_endpoint_url: endpoint of an S3-compatible server (MinIO, moto, Ceph); empty for AWS.
         s3_region: region passed to the S3 client.
         online_store_uri: the feature store's online store: ``sqlite:///path`` or
@@ -48,9 +58,21 @@ class Settings(BaseModel):
     metadata_uri: str
     compute: str = "local"
     max_workers: int = 2
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0)
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     online_store_uri: str = ""
+
+    @field_validator("job_heartbeat_seconds")
+    @classmethod
+    def _heartbeat_within_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("job_lease_seconds")
+        if lease is not None and value >= lease:
+            raise ValueError(
+                f"must be below job_lease_seconds ({lease}), or leases expire between beats"
+            )
+        return value
 
     @property
     def jobs_dir(self) -> Path:
@@ -64,6 +86,8 @@ _FIELDS = (
     "metadata_uri",
     "compute",
     "max_workers",
+    "job_lease_seconds",
+    "job_heartbeat_seconds",
     "s3_endpoint_url",
     "s3_region",
     "online_store_uri",

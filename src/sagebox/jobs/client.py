@@ -6,13 +6,14 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
-from sagebox.errors import InputDataError, JobError, NotFoundError
+from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
+from sagebox.jobs.context import local_log_path
 from sagebox.jobs.kinds import job_kinds
 from sagebox.session import Session
 
@@ -22,11 +23,15 @@ _POLL_SECONDS = 0.1
 
 
 def _log_path(session: Session, name: str) -> Path:
-    # Imported here: importing the runner with the package makes `python -m
-    # sagebox.jobs.runner` warn that the module was already imported.
-    from sagebox.jobs.runner import local_log_path
-
     return local_log_path(session, name)
+
+
+def _lease_expired_reason(job: JobRecord) -> str:
+    when = job.lease_expires_at.strftime("%Y-%m-%d %H:%M:%S UTC") if job.lease_expires_at else "?"
+    return (
+        f"the job runner {job.lease_owner} was lost: its lease expired at {when} without "
+        "renewal (killed, or its machine stopped)"
+    )
 
 
 def new_job_name(kind: str) -> str:
@@ -193,31 +198,74 @@ class JobClient:
         return self.session.compute.submit(spec)
 
     def describe(self, name: str) -> JobRecord:
-        """Return the job, first noticing a job process that died without reporting.
+        """Return the job, first noticing a job runner that died without reporting.
 
-        Such a job is restarted if it has restarts left (``max_retries``), else marked Failed.
+        A runner is lost when its lease in the metadata store expired (it stopped renewing it
+        for ``job_lease_seconds``: killed, or its machine stopped), or, on the local compute
+        backend, as soon as its process is seen to have exited. Such a job is restarted if it
+        has restarts left (``max_retries``), else marked Failed with a reason naming the
+        runner; what is left of the runner's processes is stopped.
         """
         job = self.session.metadata.get_job(name)
-        if job.status.is_terminal or job.handle is None:
+        if job.status.is_terminal:
             return job
-        if self.session.compute.state(job.handle) is TaskState.EXITED:
+        if job.lease_expires_at is not None and job.lease_expires_at < datetime.now(UTC):
+            return self._lost(job, _lease_expired_reason(job))
+        if job.handle is not None and self.session.compute.state(job.handle) is TaskState.EXITED:
             job = self.session.metadata.get_job(name)  # it may have reported just now
-            retries = int(job.parameters.get("max_retries", 0))
-            if (
-                not job.status.is_terminal
-                and job.status is not JobStatus.STOPPING
-                and job.restarts < retries
-            ):
-                return self._restart(job, retries)
             if not job.status.is_terminal:
-                job = self.session.metadata.update_job(
-                    name,
-                    status=JobStatus.FAILED,
-                    failure_reason="the job process exited without reporting (killed?)",
-                    ended_at=datetime.now(UTC),
+                return self._lost(
+                    job, f"the job process {job.handle} exited without reporting (killed?)"
                 )
-                self._end_watching_rules(name)
         return job
+
+    def reap_lost_jobs(self) -> list[JobRecord]:
+        """End (or restart, with ``max_retries`` left) every job whose runner lost its lease.
+
+        Called by :meth:`list`, :meth:`describe` (for its job) and by every runner waiting for
+        a worker slot, so that a killed runner's slot comes free. Returns the jobs it handled.
+        """
+        return [
+            self._lost(job, _lease_expired_reason(job))
+            for job in self.session.metadata.list_expired_jobs()
+        ]
+
+    def _lost(self, job: JobRecord, reason: str) -> JobRecord:
+        """Restart ``job`` (restarts left) or end it, after its runner was lost."""
+        metadata = self.session.metadata
+        self._stop_leftovers(job)
+        retries = int(job.parameters.get("max_retries", 0))
+        if job.status is not JobStatus.STOPPING and job.restarts < retries:
+            return self._restart(job, retries)
+        status = JobStatus.STOPPED if job.status is JobStatus.STOPPING else JobStatus.FAILED
+        seen = {
+            "status": job.status,
+            "lease_owner": job.lease_owner,
+            "lease_expires_at": job.lease_expires_at,
+        }
+        ended = metadata.update_job_if(
+            job.name, seen, status=status, failure_reason=reason, ended_at=datetime.now(UTC)
+        )
+        if ended is None:  # it reported, renewed its lease, or another observer was first
+            return metadata.get_job(job.name)
+        self._end_watching_rules(job.name)
+        return ended
+
+    def _stop_leftovers(self, job: JobRecord) -> None:
+        """Stop what is left of a dead runner's task (its process group on the local backend).
+
+        Only a task that the backend sees as ended: a runner that still runs (hung, or its pid
+        taken by another process) is left alone; a hung one stops itself once it sees that its
+        lease is gone.
+        """
+        if job.handle is None:
+            return
+        compute = self.session.compute
+        try:
+            if compute.state(job.handle) is TaskState.EXITED:
+                compute.stop(job.handle, grace_seconds=2)
+        except SageboxError:
+            return  # a handle of another backend or machine: nothing to stop from here
 
     def _end_watching_rules(self, name: str) -> None:
         """Mark the rules still InProgress on a job whose process died as Error."""
@@ -236,13 +284,19 @@ class JobClient:
                 )
 
     def _restart(self, job: JobRecord, retries: int) -> JobRecord:
-        """Start a new process for ``job`` unless another observer already did."""
+        """Start a new process for ``job`` unless another observer already did.
+
+        The job's lease is renewed for the new runner (it must claim the job within a lease),
+        so that observers do not take the restarting job for lost again.
+        """
         metadata = self.session.metadata
+        lease = timedelta(seconds=self.session.settings.job_lease_seconds)
         claimed = metadata.update_job_if(
             job.name,
             {"handle": job.handle, "restarts": job.restarts},
             restarts=job.restarts + 1,
             handle=None,
+            lease_expires_at=datetime.now(UTC) + lease,
         )
         if claimed is None:
             return metadata.get_job(job.name)
@@ -277,8 +331,21 @@ class JobClient:
     def list(
         self, kind: str | None = None, status: JobStatus | None = None, limit: int = 100
     ) -> list[JobRecord]:
-        """Jobs, newest first."""
-        return self.session.metadata.list_jobs(kind=kind, status=status, limit=limit)
+        """Jobs, newest first, after noticing lost runners.
+
+        Jobs whose runner lost its lease are first ended or restarted; a listed job still
+        queued (no lease yet) is checked as :meth:`describe` does (its runner may have died
+        before it claimed a slot).
+        """
+        self.reap_lost_jobs()
+        jobs = self.session.metadata.list_jobs(kind=kind, status=status, limit=limit)
+        checked = [
+            self.describe(j.name)
+            if not j.status.is_terminal and j.lease_expires_at is None and j.handle
+            else j
+            for j in jobs
+        ]
+        return [j for j in checked if status is None or j.status is status]
 
     def wait(self, name: str, timeout: float | None = None) -> JobRecord:
         """Block until the job ends; return its final record.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.errors import JobError
 from sagebox.jobs.context import JobContext
 
@@ -11,7 +12,8 @@ from sagebox.jobs.context import JobContext
 def run_command_job(ctx: JobContext) -> None:
     """Run ``parameters["argv"]`` in the job's work dir; fail if it exits non-zero."""
     argv = [str(a) for a in ctx.parameters["argv"]]
-    proc = subprocess.Popen(argv, cwd=ctx.workdir)
+    # the parent-death signal: a runner killed with SIGKILL takes the command along
+    proc = subprocess.Popen(argv, cwd=ctx.workdir, preexec_fn=die_with_parent())
     try:
         code = proc.wait()
     except BaseException:

@@ -10,7 +10,7 @@ from typing import Any
 from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, MetricPoint
 from sagebox.session import Session
 
-__all__ = ["JobContext"]
+__all__ = ["JobContext", "local_log_path"]
 
 
 @dataclass
@@ -116,3 +116,8 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def local_log_path(session: Session, name: str) -> Path:
+    """Where the local compute backend writes a job's combined output."""
+    return session.settings.jobs_dir / name / "output.log"

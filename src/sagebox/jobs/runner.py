@@ -1,29 +1,39 @@
 """The job runner: ``python -m sagebox.jobs.runner JOB_NAME`` runs one job to its end.
 
-It is what the compute backend starts. It waits for a free worker slot, marks the job
-InProgress, calls the job kind's function, and records the outcome (Completed, Failed with the
-reason, Stopped on SIGTERM, Failed with MaxRuntimeExceeded on timeout). The log it writes to
-stdout is uploaded to the lake when it ends.
+It is what the compute backend starts. It claims a worker slot in the metadata store (an
+atomic claim that also makes the job InProgress; while every slot is taken it waits, and on
+each try marks Failed the jobs whose runner lost its lease), keeps the job's lease alive from a
+heartbeat thread, arms the ``max_runtime_seconds`` timer, calls the job kind's function, and
+records the outcome (Completed, Failed with the reason, Stopped on SIGTERM, Failed with
+MaxRuntimeExceeded on timeout). The log it writes to stdout is uploaded to the lake when it
+ends. Run as ``python -m`` (a process-group leader on the local backend) it kills what is left
+of its process group when it exits; its workers get the parent-death signal, so they die with
+it even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import socket
 import sys
+import threading
 import time
 import traceback
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
-from sagebox.backends.metadata.base import JobStatus
+from sagebox.backends.compute.lifetime import kill_group_members
+from sagebox.backends.metadata.base import JobRecord, JobStatus
 from sagebox.errors import SageboxError
-from sagebox.jobs.context import JobContext
+from sagebox.jobs.context import JobContext, local_log_path
 from sagebox.jobs.kinds import job_kinds
 from sagebox.session import Session
 
 _SLOT_POLL_SECONDS = 0.2
+#: sent to the runner by its heartbeat thread when its lease is lost
+_LEASE_LOST_SIGNAL = signal.SIGUSR2
 
 
 class JobInterrupted(BaseException):
@@ -44,24 +54,30 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
     metadata = session.metadata
     job = metadata.get_job(name)
     max_runtime = job.parameters.get("max_runtime_seconds")
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     _install_signal_handlers(max_runtime)
     status, reason = JobStatus.COMPLETED, None
+    heartbeat: _Heartbeat | None = None
     try:
-        _wait_for_slot(session, name)
-        job = metadata.update_job(
-            name,
-            status=JobStatus.IN_PROGRESS,
-            started_at=job.started_at or datetime.now(UTC),
-            handle=job.handle or f"local:{os.getpid()}",
-        )
+        claimed = _wait_for_slot(session, name, owner)
+        if claimed.lease_owner != owner:  # it ended or is being stopped while it waited
+            print(f"job {name} is {claimed.status.value}; not starting it", flush=True)
+            return claimed.status
+        heartbeat = _Heartbeat(session, name, owner)
+        heartbeat.start()
+        if max_runtime:  # armed only now: time waiting for a slot does not count
+            signal.setitimer(signal.ITIMER_REAL, float(max_runtime))
+        job = metadata.update_job(name, handle=claimed.handle or f"local:{os.getpid()}")
         workdir = session.settings.jobs_dir / name / "work"
         workdir.mkdir(parents=True, exist_ok=True)
-        print(f"job {name} ({job.kind}) started", flush=True)
+        print(f"job {name} ({job.kind}) started (slot {claimed.slot})", flush=True)
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
     except JobInterrupted as exc:
         status, reason = exc.status, exc.reason
         if status is JobStatus.STOPPED and _restart_pending(session, name):
-            signal.alarm(0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if heartbeat is not None:
+                heartbeat.stop()
             print(f"job {name} interrupted (SIGTERM); it restarts when next observed", flush=True)
             _upload_log(session, name)
             return JobStatus.IN_PROGRESS
@@ -71,14 +87,62 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         traceback.print_exc()
         status, reason = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if heartbeat is not None:
+        heartbeat.stop()
     print(f"job {name} ended: {status.value}" + (f" ({reason})" if reason else ""), flush=True)
     sys.stdout.flush()
     log_uri = _upload_log(session, name)
-    metadata.update_job(
-        name, status=status, failure_reason=reason, ended_at=datetime.now(UTC), log_uri=log_uri
-    )
+    outcome = {
+        "status": status,
+        "failure_reason": reason,
+        "ended_at": datetime.now(UTC),
+        "log_uri": log_uri,
+    }
+    if heartbeat is None:  # never started (stopped while queued): nobody else owns it
+        metadata.update_job(name, **outcome)
+    elif metadata.update_job_if(name, {"lease_owner": owner}, **outcome) is None:
+        # another runner took the job over, or it was marked Failed after our lease expired
+        print(f"job {name}: this runner lost its lease; its outcome is not recorded", flush=True)
+        return metadata.get_job(name).status
     return status
+
+
+class _Heartbeat:
+    """Renews the runner's lease every ``job_heartbeat_seconds`` from a daemon thread.
+
+    When the lease is lost (the job was marked Failed after it expired, or another runner took
+    the job over) the runner is interrupted (:data:`_LEASE_LOST_SIGNAL`): its work no longer
+    counts and its slot may already be someone else's.
+    """
+
+    def __init__(self, session: Session, name: str, owner: str) -> None:
+        self._metadata = session.metadata
+        self._name = name
+        self._owner = owner
+        self._lease = session.settings.job_lease_seconds
+        self._every = session.settings.job_heartbeat_seconds
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="job-lease", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                renewed = self._metadata.renew_job_lease(self._name, self._owner, self._lease)
+            except SageboxError as exc:  # the database is unreachable: try again next beat
+                print(f"could not renew the job's lease: {exc}", flush=True)
+                continue
+            if renewed is None and not self._done.is_set():
+                print("this runner lost the job's lease; stopping", flush=True)
+                os.kill(os.getpid(), _LEASE_LOST_SIGNAL)
+                return
 
 
 def _restart_pending(session: Session, name: str) -> bool:
@@ -86,11 +150,6 @@ def _restart_pending(session: Session, name: str) -> bool:
     job = session.metadata.get_job(name)
     retries = int(job.parameters.get("max_retries", 0))
     return job.status is not JobStatus.STOPPING and job.restarts < retries
-
-
-def local_log_path(session: Session, name: str) -> Path:
-    """Where the local compute backend writes a job's combined output."""
-    return session.settings.jobs_dir / name / "output.log"
 
 
 def _upload_log(session: Session, name: str) -> str | None:
@@ -106,13 +165,23 @@ def _upload_log(session: Session, name: str) -> str | None:
     return session.storage.url(key)
 
 
-def _wait_for_slot(session: Session, name: str) -> None:
-    """Block while ``max_workers`` other jobs are InProgress (the local process-pool limit)."""
-    limit = max(1, session.settings.max_workers)
+def _wait_for_slot(session: Session, name: str, owner: str) -> JobRecord:
+    """Claim one of ``max_workers`` slots, waiting while all are taken; return the claim.
+
+    Each try first ends the jobs whose runner lost its lease (see
+    :meth:`JobClient.reap_lost_jobs`), so that a killed runner's slot comes free. The record
+    returned has another ``lease_owner`` when the job ended or is being stopped meanwhile.
+    """
+    from sagebox.jobs.client import JobClient  # the client imports this module lazily too
+
+    settings = session.settings
+    limit = max(1, settings.max_workers)
+    client = JobClient(session)
     while True:
-        running = session.metadata.list_jobs(status=JobStatus.IN_PROGRESS, limit=limit + 1)
-        if len([j for j in running if j.name != name]) < limit:
-            return
+        client.reap_lost_jobs()
+        claimed = session.metadata.claim_job_slot(name, owner, limit, settings.job_lease_seconds)
+        if claimed is not None:
+            return claimed
         time.sleep(_SLOT_POLL_SECONDS)
 
 
@@ -125,11 +194,14 @@ def _install_signal_handlers(max_runtime: float | None) -> None:
             JobStatus.FAILED, f"MaxRuntimeExceeded: the job ran longer than {max_runtime} s"
         )
 
+    def on_lease_lost(signum: int, frame: FrameType | None) -> None:
+        raise JobInterrupted(JobStatus.FAILED, "the runner lost its lease on the job")
+
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    signal.signal(_LEASE_LOST_SIGNAL, on_lease_lost)
     if max_runtime:
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, float(max_runtime))
+        signal.signal(signal.SIGALRM, on_alarm)  # the timer is armed once a slot is claimed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m sagebox.jobs.runner JOB_NAME", file=sys.stderr)
         return 2
-    return 0 if run_job(args[0]) is JobStatus.COMPLETED else 1
+    try:
+        return 0 if run_job(args[0]) is JobStatus.COMPLETED else 1
+    finally:
+        if os.getpgid(0) == os.getpid():  # our own process group (the local backend's task)
+            kill_group_members(os.getpid())  # nothing the job started outlives it
 
 
 if __name__ == "__main__":

@@ -227,9 +227,14 @@ def _task(
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         argv = [*command, str(spec_path)]
     log_path = layout.root.parent / f"{layout.host}.log"
-    return WorkerTask(
-        layout.host, TaskSpec(argv=argv, log_path=log_path, env=env, cwd=ctx.workdir / "code")
+    task = TaskSpec(
+        argv=argv,
+        log_path=log_path,
+        env=env,
+        cwd=ctx.workdir / "code",
+        die_with_submitter=True,  # a killed job runner must not leave its workers running
     )
+    return WorkerTask(layout.host, task)
 
 
 def _env_name(name: str) -> str:

@@ -75,8 +75,8 @@ class MetadataStoreSuite:
     """Every check a metadata store passes; needs an ``open_metadata`` fixture (see the module).
 
     Covers jobs (round trip, duplicates, updates, compare-and-set, statuses, listing order,
-    metric time series, restarts), artifacts, models, endpoints, rule evaluations, and data
-    kept across connections.
+    metric time series, restarts, worker slots and runner leases), artifacts, models,
+    endpoints, rule evaluations, and data kept across connections.
     """
 
     @pytest.fixture()
@@ -212,6 +212,119 @@ class MetadataStoreSuite:
             store.update_job_if("t", {"colour": 1}, handle="x")
         with pytest.raises(NotFoundError):
             store.update_job_if("nope", {}, handle="x")
+
+    # worker slots and runner leases
+    def test_claim_job_slot_takes_free_slots_and_refuses_when_full(
+        self, store: MetadataStore
+    ) -> None:
+        for name in ("a", "b", "c"):
+            store.create_job(_job(name))
+        a = store.claim_job_slot("a", "runner-a", slots=2, lease_seconds=60)
+        assert a is not None and a.slot == 0 and a.status is JobStatus.IN_PROGRESS
+        assert a.lease_owner == "runner-a" and a.started_at is not None
+        _assert_utc(a.lease_expires_at)
+        assert a.lease_expires_at > datetime.now(UTC) + timedelta(seconds=30)  # type: ignore[operator]
+        assert store.get_job("a") == a
+        b = store.claim_job_slot("b", "runner-b", slots=2, lease_seconds=60)
+        assert b is not None and b.slot == 1
+        assert store.claim_job_slot("c", "runner-c", slots=2, lease_seconds=60) is None
+        assert store.get_job("c").status is JobStatus.PENDING and store.get_job("c").slot is None
+        # a restarted runner of a job keeps the job's slot
+        again = store.claim_job_slot("a", "runner-a2", slots=2, lease_seconds=60)
+        assert again is not None and again.slot == 0 and again.lease_owner == "runner-a2"
+        assert again.started_at == a.started_at
+        # an ended job gives its slot up
+        ended = store.update_job("a", status=JobStatus.COMPLETED)
+        assert ended.slot is None and ended.lease_expires_at is None
+        c = store.claim_job_slot("c", "runner-c", slots=2, lease_seconds=60)
+        assert c is not None and c.slot == 0
+        # an ended or Stopping job is not started
+        assert store.claim_job_slot("a", "x", slots=5, lease_seconds=60) == store.get_job("a")
+        store.create_job(_job("d"))
+        store.update_job("d", status=JobStatus.STOPPING)
+        refused = store.claim_job_slot("d", "x", slots=5, lease_seconds=60)
+        assert refused is not None and refused.slot is None
+        assert refused.status is JobStatus.STOPPING
+        with pytest.raises(TypeError, match="slot"):
+            store.update_job("d", slot=3)
+        with pytest.raises(NotFoundError):
+            store.claim_job_slot("nope", "x", slots=2, lease_seconds=60)
+
+    def test_renew_job_lease_only_by_its_owner(self, store: MetadataStore) -> None:
+        store.create_job(_job("t"))
+        store.create_job(_job("queued"))
+        claimed = store.claim_job_slot("t", "me", slots=1, lease_seconds=1)
+        assert claimed is not None and claimed.lease_expires_at is not None
+        renewed = store.renew_job_lease("t", "me", lease_seconds=120)
+        assert renewed is not None and renewed.lease_expires_at is not None
+        assert renewed.lease_expires_at > claimed.lease_expires_at
+        assert store.renew_job_lease("t", "someone-else", lease_seconds=120) is None
+        assert store.renew_job_lease("queued", "me", lease_seconds=120) is None
+        store.update_job("t", status=JobStatus.FAILED)
+        assert store.renew_job_lease("t", "me", lease_seconds=120) is None
+        with pytest.raises(NotFoundError):
+            store.renew_job_lease("nope", "me", lease_seconds=1)
+
+    def test_list_expired_jobs_and_reap_with_compare_and_set(self, store: MetadataStore) -> None:
+        for name in ("old", "fresh", "done"):
+            store.create_job(_job(name))
+        store.claim_job_slot("old", "r-old", slots=3, lease_seconds=60)
+        store.claim_job_slot("fresh", "r-fresh", slots=3, lease_seconds=3600)
+        store.claim_job_slot("done", "r-done", slots=3, lease_seconds=60)
+        store.update_job("done", status=JobStatus.COMPLETED)
+        assert store.list_expired_jobs() == []
+        later = datetime.now(UTC) + timedelta(minutes=10)
+        expired = store.list_expired_jobs(now=later)
+        assert [j.name for j in expired] == ["old"]
+        seen = expired[0]
+        # a renewal between the look and the reap makes the reap lose
+        store.renew_job_lease("old", "r-old", lease_seconds=60)
+        lost = {"lease_owner": seen.lease_owner, "lease_expires_at": seen.lease_expires_at}
+        assert store.update_job_if("old", lost, status=JobStatus.FAILED) is None
+        seen = store.list_expired_jobs(now=later)[0]
+        lost = {"lease_owner": seen.lease_owner, "lease_expires_at": seen.lease_expires_at}
+        reaped = store.update_job_if("old", lost, status=JobStatus.FAILED, failure_reason="lost")
+        assert reaped is not None and reaped.slot is None
+        assert store.list_expired_jobs(now=later) == []
+        # its slot is free again
+        store.create_job(_job("next"))
+        assert store.claim_job_slot("next", "r-next", slots=3, lease_seconds=60) is not None
+
+    def test_concurrent_claims_never_share_a_slot(self, open_metadata: OpenMetadata) -> None:
+        import threading
+
+        stores = [open_metadata() for _ in range(6)]
+        try:
+            for round_ in range(5):
+                names = [f"race-{round_}-{i}" for i in range(len(stores))]
+                for name in names:
+                    stores[0].create_job(_job(name))
+                barrier = threading.Barrier(len(stores))
+                won: dict[str, JobRecord | None] = {}
+
+                def claim(
+                    index: int,
+                    name: str,
+                    barrier: threading.Barrier = barrier,
+                    won: dict[str, JobRecord | None] = won,
+                ) -> None:
+                    barrier.wait(timeout=30)
+                    won[name] = stores[index].claim_job_slot(name, name, 2, lease_seconds=60)
+
+                threads = [threading.Thread(target=claim, args=(i, n)) for i, n in enumerate(names)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=60)
+                slots = [r.slot for r in won.values() if r is not None]
+                assert len(slots) == len(set(slots)) and set(slots) <= {0, 1}
+                holders = [j for j in stores[0].list_jobs(limit=1000) if j.slot is not None]
+                assert sorted(j.slot for j in holders) == sorted(slots)  # type: ignore[type-var]
+                for job in holders:
+                    stores[0].update_job(job.name, status=JobStatus.COMPLETED)
+        finally:
+            for opened in stores:
+                opened.close()
 
     def test_restarts_roundtrip(self, store: MetadataStore) -> None:
         assert store.create_job(JobRecord(name="t", kind="training")).restarts == 0

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.training.metrics import MetricCapture
 
 __all__ = ["GroupResult", "WorkerSpec", "run_workers"]
@@ -92,6 +93,7 @@ def run_workers(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent(),  # a killed job runner takes its workers along
             )
             procs.append((spec, proc))
             reader = threading.Thread(

@@ -25,12 +25,17 @@ class TaskSpec:
         log_path: file that receives combined stdout and stderr.
         env: extra environment variables (added to the submitter's environment).
         cwd: working directory (defaults to the submitter's).
+        die_with_submitter: end the task when the process that submitted it dies (the
+            workers of a job: a job runner killed with SIGKILL must not leave them running).
+            Tasks that must outlive their submitter (job runners started by the CLI) leave it
+            False.
     """
 
     argv: list[str]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    die_with_submitter: bool = False
 
 
 class TaskState(enum.StrEnum):

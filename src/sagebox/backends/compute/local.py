@@ -2,9 +2,10 @@
 
 Tasks are started detached (``start_new_session``), so they outlive the CLI that submitted them;
 the handle is ``"local:<pid>"``. Stopping sends SIGTERM to the whole process group, then SIGKILL
-after a grace period unless every process of the group has ended by then. Concurrency is
-limited by the job layer (``Settings.max_workers``), not here, because tasks survive the
-submitting process.
+after a grace period unless every process of the group has ended by then. A task submitted
+with ``die_with_submitter`` also gets the parent-death signal (SIGKILL when the submitter
+dies). Concurrency is limited by the job layer (``Settings.max_workers``), not here, because
+tasks survive the submitting process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import time
 
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.errors import ConfigError, NotFoundError
 
 __all__ = ["LocalCompute"]
@@ -42,6 +44,7 @@ class LocalCompute(ComputeBackend):
                     env=env,
                     cwd=spec.cwd,
                     start_new_session=True,
+                    preexec_fn=die_with_parent() if spec.die_with_submitter else None,
                 )
             except FileNotFoundError as exc:
                 raise ConfigError(

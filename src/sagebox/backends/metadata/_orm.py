@@ -96,6 +96,9 @@ class JobRow(Base):
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     restarts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    slot: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class JobMetricRow(Base):

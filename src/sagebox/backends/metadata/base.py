@@ -47,6 +47,13 @@ class JobRecord:
     ``handle`` is the compute backend's reference to the running task (a pid for the local
     backend); ``log_uri`` is where its combined stdout/stderr lives; ``restarts`` counts the
     times its process was restarted after being killed (see ``max_retries``).
+
+    ``slot`` is the worker slot the job holds while it runs (``0 .. max_workers - 1``; None
+    while queued and once ended), ``lease_owner`` the runner that holds it and
+    ``lease_expires_at`` when that runner's lease ends unless it renews it (its heartbeat). A
+    job whose lease expired lost its runner (killed, or its machine stopped). Slots and leases
+    are set only by :meth:`MetadataStore.claim_job_slot` and
+    :meth:`MetadataStore.renew_job_lease`; a job that ends gives its slot up.
     """
 
     name: str
@@ -63,6 +70,9 @@ class JobRecord:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     restarts: int = 0
+    slot: int | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass
@@ -160,7 +170,9 @@ class MetadataStore(abc.ABC):
         """Set fields of a job (``status=``, ``metrics=`` ...) atomically; return the new record.
 
         ``metrics`` given here are merged into the stored metrics rather than replacing them.
-        Raises NotFoundError.
+        A terminal ``status`` (Completed, Failed, Stopped) also frees the job's slot (``slot``
+        and ``lease_expires_at`` become None). ``slot`` cannot be set here (see
+        :meth:`claim_job_slot`). Raises NotFoundError.
         """
 
     @abc.abstractmethod
@@ -178,6 +190,41 @@ class MetadataStore(abc.ABC):
         The check and the update are one atomic step (compare-and-set), so that of several
         processes racing to act on a job (e.g. restart it) exactly one wins. Returns the new
         record, or None if a field differed. Raises NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def claim_job_slot(
+        self, name: str, owner: str, slots: int, lease_seconds: float
+    ) -> JobRecord | None:
+        """Claim one of ``slots`` worker slots for job ``name`` for runner ``owner``, atomically.
+
+        In one atomic step: if the job already holds a slot (its runner was restarted) it keeps
+        it; else it takes the lowest slot number below ``slots`` that no other job holds. The
+        job becomes InProgress (``started_at`` set if unset), ``lease_owner`` is ``owner`` and
+        ``lease_expires_at`` is now + ``lease_seconds``. Two jobs never hold the same slot, even
+        when several processes claim at once; a slot held by a job whose lease expired stays
+        taken until that job ends (see :meth:`list_expired_jobs`).
+
+        Returns the claimed record; None when every slot is taken (try again later); the record
+        unchanged when the job has ended or is Stopping (it must not start). Raises
+        NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def renew_job_lease(self, name: str, owner: str, lease_seconds: float) -> JobRecord | None:
+        """Extend the lease of ``owner`` on job ``name`` to now + ``lease_seconds``, atomically.
+
+        Returns the record, or None when ``owner`` no longer holds the job's slot (the job ended
+        or was marked Failed after its lease expired, or another runner claimed it). Raises
+        NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def list_expired_jobs(self, now: datetime | None = None) -> list[JobRecord]:
+        """Jobs not ended whose lease expired before ``now`` (default: the current time).
+
+        Their runners are lost; the caller ends or restarts them with :meth:`update_job_if`
+        expecting the ``lease_owner`` and ``lease_expires_at`` it saw.
         """
 
     @abc.abstractmethod

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -36,7 +36,8 @@ from sagebox.errors import AlreadyExistsError, NotFoundError
 
 __all__ = ["SqlMetadataStore"]
 
-_JOB_SETTABLE = frozenset(f.name for f in dataclasses.fields(JobRecord)) - {"name", "created_at"}
+_JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(JobRecord))
+_JOB_SETTABLE = _JOB_FIELDS - {"name", "created_at", "slot"}
 _JSON_FIELDS = ("parameters", "inputs", "outputs", "metrics")
 
 
@@ -92,6 +93,8 @@ class SqlMetadataStore(MetadataStore):
             started_at=job.started_at,
             ended_at=job.ended_at,
             restarts=job.restarts,
+            lease_owner=job.lease_owner,
+            lease_expires_at=job.lease_expires_at,
         )
         with self._insert(row, "job", job.name):
             return _job_record(row)
@@ -105,8 +108,8 @@ class SqlMetadataStore(MetadataStore):
 
         Raises:
             NotFoundError: if there is no job ``name``.
-            TypeError: if a change names a field that cannot be set (``name``, ``created_at``
-                or one that a job does not have).
+            TypeError: if a change names a field that cannot be set (``name``, ``created_at``,
+                ``slot`` or one that a job does not have).
         """
         updated = self._update_job(name, None, changes)
         assert updated is not None
@@ -120,7 +123,7 @@ class SqlMetadataStore(MetadataStore):
     def _update_job(
         self, name: str, expected: dict[str, Any] | None, changes: dict[str, Any]
     ) -> JobRecord | None:
-        unknown = (set(changes) | set(expected or {})) - _JOB_SETTABLE
+        unknown = (set(changes) - _JOB_SETTABLE) | (set(expected or {}) - _JOB_FIELDS)
         if unknown:
             raise TypeError(
                 f"update_job() cannot set {', '.join(sorted(unknown))}; "
@@ -140,8 +143,62 @@ class SqlMetadataStore(MetadataStore):
                 elif key in _JSON_FIELDS:
                     value = dict(value or {})
                 setattr(row, key, value)
+            if JobStatus(row.status).is_terminal:  # an ended job gives its slot up
+                row.slot = None
+                row.lease_expires_at = None
             session.flush()
             return _job_record(row)
+
+    def claim_job_slot(
+        self, name: str, owner: str, slots: int, lease_seconds: float
+    ) -> JobRecord | None:
+        """Claim a worker slot for job ``name``; see :meth:`MetadataStore.claim_job_slot`.
+
+        The job's row is locked (SQLite: the write lock taken up front; PostgreSQL: ``SELECT
+        ... FOR UPDATE``) and the unique index on ``jobs.slot`` refuses a second holder of a
+        slot: of two processes that pick the same free slot at once, the second one's insert
+        fails and it reports "no slot free" (it tries again later).
+        """
+        now = _now()
+        try:
+            with self._session(write=True) as session:
+                row = self._one(session, JobRow, name, "job", for_update=True)
+                status = JobStatus(row.status)
+                if status.is_terminal or status is JobStatus.STOPPING:
+                    return _job_record(row)
+                if row.slot is None:
+                    held = set(session.scalars(select(JobRow.slot).where(JobRow.slot.is_not(None))))
+                    free = [n for n in range(max(1, slots)) if n not in held]
+                    if not free:
+                        return None
+                    row.slot = free[0]
+                row.lease_owner = owner
+                row.lease_expires_at = now + timedelta(seconds=lease_seconds)
+                row.status = JobStatus.IN_PROGRESS.value
+                row.started_at = row.started_at or now
+                session.flush()
+                return _job_record(row)
+        except IntegrityError:
+            return None  # another job took that slot at the same moment
+
+    def renew_job_lease(self, name: str, owner: str, lease_seconds: float) -> JobRecord | None:
+        with self._session(write=True) as session:
+            row = self._one(session, JobRow, name, "job", for_update=True)
+            if row.slot is None or row.lease_owner != owner or JobStatus(row.status).is_terminal:
+                return None
+            row.lease_expires_at = _now() + timedelta(seconds=lease_seconds)
+            session.flush()
+            return _job_record(row)
+
+    def list_expired_jobs(self, now: datetime | None = None) -> list[JobRecord]:
+        ended = [s.value for s in JobStatus if s.is_terminal]
+        stmt = (
+            select(JobRow)
+            .where(JobRow.lease_expires_at < (now or _now()), JobRow.status.not_in(ended))
+            .order_by(JobRow.lease_expires_at, JobRow.id)
+        )
+        with self._session() as session:
+            return [_job_record(row) for row in session.scalars(stmt)]
 
     def add_metric_points(self, job_name: str, points: list[MetricPoint]) -> None:
         kept = [p for p in points if math.isfinite(p.value)]  # SQLite cannot store NaN
@@ -414,6 +471,9 @@ def _job_record(row: JobRow) -> JobRecord:
         started_at=_utc(row.started_at),
         ended_at=_utc(row.ended_at),
         restarts=int(row.restarts or 0),
+        slot=row.slot,
+        lease_owner=row.lease_owner,
+        lease_expires_at=_utc(row.lease_expires_at),
     )
 
 

@@ -1,0 +1,82 @@
+"""Keep a job's processes from outliving it: the parent-death signal and group clean-up.
+
+A job runner killed with SIGKILL cannot stop what it started. Two mechanisms cover that:
+
+- :func:`die_with_parent` gives ``subprocess.Popen`` a ``preexec_fn`` that asks Linux to send
+  the child SIGKILL when the process that started it dies (``prctl(PR_SET_PDEATHSIG)``). The
+  signal follows the *thread* that started the child, so start such children from a thread
+  that lives as long as they do (the job's main thread). Other systems get no such function.
+- :func:`kill_group_members` ends every other process of a process group (the runner's own
+  group when it exits, or a lost runner's group when someone notices it died).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+__all__ = ["die_with_parent", "group_members", "kill_group_members"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: signal.Signals = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` making the child get ``sig`` when this process dies (Linux), or None.
+
+    Example:
+        >>> import subprocess
+        >>> subprocess.run(["true"], preexec_fn=die_with_parent(), check=True).returncode
+        0
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the child must not load it
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    number = int(sig)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, number, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), number)
+
+    return preexec
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of the live processes (not zombies) of process group ``pgid`` (Linux: /proc)."""
+    members = []
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            members.append(int(entry))
+    return members
+
+
+def kill_group_members(pgid: int, sig: signal.Signals = signal.SIGKILL) -> int:
+    """Send ``sig`` to every process of group ``pgid`` but this one; return how many got it."""
+    me = os.getpid()
+    sent = 0
+    for pid in group_members(pgid):
+        if pid == me:
+            continue
+        try:
+            os.kill(pid, sig)
+            sent += 1
+        except (ProcessLookupError, PermissionError):
+            continue
+    return sent
