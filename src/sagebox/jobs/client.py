@@ -14,6 +14,7 @@ from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
 from sagebox.errors import InputDataError, JobError, NotFoundError
 from sagebox.jobs.kinds import job_kinds
+from sagebox.names import check_resource_name, sanitize_name_prefix
 from sagebox.session import Session
 
 __all__ = ["JobClient", "new_job_name"]
@@ -30,9 +31,13 @@ def _log_path(session: Session, name: str) -> Path:
 
 
 def new_job_name(kind: str) -> str:
-    """A unique, sortable job name such as ``training-20261127-174401-3fa2``."""
+    """A unique, sortable job name such as ``training-20261127-174401-3fa2``.
+
+    ``kind`` (a job kind or a base job name) is made to fit the resource-name rule first:
+    other characters become ``-`` and it is cut to 42 characters, so the name stays <= 63.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{kind}-{stamp}-{secrets.token_hex(2)}"
+    return f"{sanitize_name_prefix(kind)}-{stamp}-{secrets.token_hex(2)}"
 
 
 class JobClient:
@@ -77,8 +82,11 @@ class JobClient:
         Raises:
             ConfigError: if ``kind`` is unknown.
             AlreadyExistsError: if ``name`` is taken.
-            InputDataError: if a limit is out of range.
+            InputDataError: if ``name`` breaks the resource-name rule (:mod:`sagebox.names`)
+                or a limit is out of range.
         """
+        if name is not None:
+            check_resource_name("job", name)
         job_kinds.get(kind)  # fail now, not in the subprocess, on an unknown kind
         params = dict(parameters or {})
         if max_runtime_seconds is not None:

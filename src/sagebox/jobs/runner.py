@@ -21,6 +21,7 @@ from sagebox.backends.metadata.base import JobStatus
 from sagebox.errors import SageboxError
 from sagebox.jobs.context import JobContext
 from sagebox.jobs.kinds import job_kinds
+from sagebox.names import check_resource_name
 from sagebox.session import Session
 
 _SLOT_POLL_SECONDS = 0.2
@@ -89,8 +90,12 @@ def _restart_pending(session: Session, name: str) -> bool:
 
 
 def local_log_path(session: Session, name: str) -> Path:
-    """Where the local compute backend writes a job's combined output."""
-    return session.settings.jobs_dir / name / "output.log"
+    """Where the local compute backend writes a job's combined output.
+
+    Raises:
+        InputDataError: if ``name`` is not a valid job name (it must not leave ``jobs_dir``).
+    """
+    return session.settings.jobs_dir / check_resource_name("job", name) / "output.log"
 
 
 def _upload_log(session: Session, name: str) -> str | None:

@@ -25,6 +25,7 @@ from sagebox.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from sagebox.names import RESOURCE, check_resource_name
 from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import DeploymentConfig, EndpointConfig, parse_config
 from sagebox.session import Session
@@ -124,9 +125,17 @@ class Supervisor:
 
     # admin API
     async def admin(self, method: str, parts: list[str], payload: dict[str, Any]) -> Any:
-        """Dispatch ``/_admin/...`` requests."""
+        """Dispatch ``/_admin/...`` requests.
+
+        Raises:
+            InputDataError: if the endpoint name breaks the resource-name rule (before
+                anything is looked up, written or started).
+        """
         if parts == ["endpoints"] and method == "POST":
-            return await self.create(str(payload.get("name", "")), payload.get("config") or {})
+            name = check_resource_name("endpoint", payload.get("name", ""))
+            return await self.create(name, payload.get("config") or {})
+        if len(parts) >= 2 and parts[0] == "endpoints":
+            check_resource_name("endpoint", parts[1])
         if len(parts) == 2 and parts[0] == "endpoints":
             if method == "PUT":
                 return await self.update(
@@ -148,8 +157,7 @@ class Supervisor:
 
     async def create(self, name: str, raw_config: dict[str, Any]) -> dict[str, Any]:
         """Validate, record and start an endpoint; return at once (status Creating)."""
-        if not name:
-            raise InputDataError("an endpoint needs a name", hint="give a name")
+        check_resource_name("endpoint", name)
         if name in self.endpoints:
             raise AlreadyExistsError(
                 f"endpoint {name} already exists at {self.url}",
@@ -264,6 +272,9 @@ class Supervisor:
                 continue
             if record.name in self.endpoints or "spec" not in cfg:
                 continue
+            if not RESOURCE.matches(record.name):
+                continue  # recorded before names were checked: never a path part
+
             if record.status == "Deleting" or (
                 record.status == "Failed" and cfg.get("failure_reason")
             ):
@@ -348,7 +359,7 @@ class Supervisor:
     def _new_runtime(
         self, name: str, config: EndpointConfig, state: dict[str, Any] | None = None
     ) -> EndpointRuntime:
-        workdir = self.session.settings.home / "endpoints" / name
+        workdir = self.session.settings.home / "endpoints" / check_resource_name("endpoint", name)
         return EndpointRuntime(
             name, config, workdir, self._model_dir, self.session.storage, self.mark, state
         )
@@ -374,6 +385,7 @@ class Supervisor:
         async with self._model_lock:
             record = await asyncio.to_thread(self.session.metadata.get_model, model_name)
             digest = hashlib.sha256(record.artifact_uri.encode()).hexdigest()[:12]
+            check_resource_name("model", model_name)
             target = self.session.settings.home / "serving" / "models" / f"{model_name}-{digest}"
             if not (target / "model" / "manifest.json").is_file():
                 await asyncio.to_thread(self._unpack, record.artifact_uri, target)
