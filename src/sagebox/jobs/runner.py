@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from sagebox.backends.metadata.base import JobStatus
-from sagebox.errors import SageboxError
+from sagebox.errors import SageboxError, redact
 from sagebox.jobs.context import JobContext
 from sagebox.jobs.kinds import job_kinds
 from sagebox.names import check_resource_name
@@ -69,8 +69,8 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
     except SageboxError as exc:
         status, reason = JobStatus.FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure of job code ends the job as Failed
-        traceback.print_exc()
-        status, reason = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        print(redact(traceback.format_exc()), end="", file=sys.stderr, flush=True)
+        status, reason = JobStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
     finally:
         signal.alarm(0)
     print(f"job {name} ended: {status.value}" + (f" ({reason})" if reason else ""), flush=True)

@@ -20,7 +20,14 @@ import s3fs
 from sagebox.backends.storage import normalize_key
 from sagebox.backends.storage.base import ObjectInfo, ObjectStore
 from sagebox.config import load_settings
-from sagebox.errors import ConfigError, InputDataError, NotFoundError, ServiceUnavailableError
+from sagebox.errors import (
+    ConfigError,
+    InputDataError,
+    NotFoundError,
+    ServiceUnavailableError,
+    redact,
+    redact_uri,
+)
 
 if TYPE_CHECKING:
     from sagebox.config import Settings
@@ -88,7 +95,7 @@ class S3ObjectStore(ObjectStore):
         )
 
     def __repr__(self) -> str:
-        return f"S3ObjectStore({self.uri!r}, endpoint_url={self.endpoint_url!r})"
+        return f"S3ObjectStore({self.uri!r}, endpoint_url={redact_uri(self.endpoint_url)!r})"
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{normalize_key(key)}"
@@ -197,7 +204,7 @@ class S3ObjectStore(ObjectStore):
         )
 
     def _endpoint_name(self) -> str:
-        return self.endpoint_url or "AWS S3"
+        return redact(self.endpoint_url) if self.endpoint_url else "AWS S3"
 
     @contextmanager
     def _errors(self, key: str) -> Iterator[None]:
