@@ -326,6 +326,7 @@ class JobClient:
 
     def logs(self, name: str) -> str:
         """The job's combined output so far (local file while running, else from the lake)."""
+        check_resource_name("job", name)  # before the name becomes a path
         job = self.session.metadata.get_job(name)
         path = _log_path(self.session, name)
         if path.is_file():

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from sagebox.backends.metadata.base import JobStatus
+from sagebox.config import make_private_dir
 from sagebox.errors import SageboxError, redact
 from sagebox.jobs.context import JobContext
 from sagebox.jobs.kinds import job_kinds
@@ -55,8 +56,7 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
             started_at=job.started_at or datetime.now(UTC),
             handle=job.handle or f"local:{os.getpid()}",
         )
-        workdir = session.settings.jobs_dir / name / "work"
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = make_private_dir(session.settings.jobs_dir / name / "work")
         print(f"job {name} ({job.kind}) started", flush=True)
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
     except JobInterrupted as exc:

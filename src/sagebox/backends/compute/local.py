@@ -15,6 +15,7 @@ import subprocess
 import time
 
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.config import create_private_file
 from sagebox.errors import ConfigError, NotFoundError
 
 __all__ = ["LocalCompute"]
@@ -30,9 +31,9 @@ class LocalCompute(ComputeBackend):
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     def submit(self, spec: TaskSpec) -> str:
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **spec.env}
-        with open(spec.log_path, "ab") as log:
+        # The log and whatever the task writes (job work dirs, checkpoints) are owner-only.
+        with os.fdopen(create_private_file(spec.log_path), "ab") as log:
             try:
                 proc = subprocess.Popen(
                     spec.argv,
@@ -42,6 +43,7 @@ class LocalCompute(ComputeBackend):
                     env=env,
                     cwd=spec.cwd,
                     start_new_session=True,
+                    umask=0o077,
                 )
             except FileNotFoundError as exc:
                 raise ConfigError(

@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING
 
 from sagebox.backends.storage import normalize_key
 from sagebox.backends.storage.base import ObjectInfo, ObjectStore
+from sagebox.config import PRIVATE_FILE_MODE, make_private_dir
 from sagebox.errors import ConfigError, InputDataError, NotFoundError
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class LocalObjectStore(ObjectStore):
     Writes go to a temporary file in the target's directory, are flushed to disk and then
     renamed over the target with :func:`os.replace`, so readers see the old or the complete new
     file and a failed write leaves the old one intact. The root is created on first write.
+    Objects are owner-only files (0600) in owner-only directories (0700), whatever the umask;
+    :meth:`download` leaves the mode of the local copy to the umask.
 
     Args:
         uri: ``file:///abs/path`` (``file://localhost/abs/path`` is accepted too).
@@ -82,7 +85,9 @@ class LocalObjectStore(ObjectStore):
         with self._missing_is_not_found(key):
             source = self._path(key).open("rb")
         with source:
-            _replace_atomically(target, lambda tmp: shutil.copyfileobj(source, tmp, 1 << 20))
+            _replace_atomically(
+                target, lambda tmp: shutil.copyfileobj(source, tmp, 1 << 20), mode=0o666
+            )
         return target
 
     def exists(self, key: str) -> bool:
@@ -116,7 +121,7 @@ class LocalObjectStore(ObjectStore):
     def _atomic_write(self, key: str, write: Callable[[IO[bytes]], object]) -> None:
         target = self._path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(target.parent)
         except (FileExistsError, NotADirectoryError) as exc:
             raise InputDataError(
                 f"cannot store key {key!r}: a parent of it is already an object",
@@ -127,7 +132,7 @@ class LocalObjectStore(ObjectStore):
                 f"cannot store key {key!r}: other objects are stored under {key + '/'!r}",
                 hint="choose another key or delete those objects first",
             )
-        _replace_atomically(target, write)
+        _replace_atomically(target, write, mode=PRIVATE_FILE_MODE)
 
     @contextmanager
     def _missing_is_not_found(self, key: str) -> Iterator[None]:
@@ -140,12 +145,17 @@ class LocalObjectStore(ObjectStore):
             ) from exc
 
 
-def _replace_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write a temp file next to ``target``, fsync it, then rename it over ``target``."""
-    # Not tempfile.mkstemp: its 0600 mode would stick to the object; 0666 lets umask decide.
+def _replace_atomically(target: Path, write: Callable[[IO[bytes]], object], mode: int) -> None:
+    """Write a temp file next to ``target``, fsync it, then rename it over ``target``.
+
+    ``mode`` is the new file's mode: ``PRIVATE_FILE_MODE`` is set whatever the umask (lake
+    objects), 0o666 lets the umask decide (a user's local copy).
+    """
     tmp = target.with_name(f".{target.name[:100]}.{secrets.token_hex(8)}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        if mode == PRIVATE_FILE_MODE:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()

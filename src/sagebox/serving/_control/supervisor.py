@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.backends.metadata.base import EndpointRecord
+from sagebox.config import make_private_dir
 from sagebox.errors import (
     AlreadyExistsError,
     InputDataError,
@@ -397,6 +398,7 @@ class Supervisor:
         from sagebox.models.package import unpack_model
 
         shutil.rmtree(target, ignore_errors=True)
+        make_private_dir(target)
         archive = self.session.storage.download(
             self.session.key_for(artifact_uri), target / "model.tar.gz"
         )
