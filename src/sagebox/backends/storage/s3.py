@@ -79,6 +79,13 @@ class S3ObjectStore(ObjectStore):
         if endpoint_url is None:
             settings = settings or load_settings()
             endpoint_url = settings.s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None
+        if endpoint_url and redact(endpoint_url) != endpoint_url:
+            # botocore would echo the whole URL, keys included, in its "not a valid URI" error.
+            raise ConfigError(
+                f"the S3 endpoint URL {redact(endpoint_url)} holds credentials",
+                hint="give scheme://host:port only, and the keys in AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)",
+            )
         region = settings.s3_region if settings else "us-east-1"
         self.bucket = bucket
         self.region = region
