@@ -25,6 +25,7 @@ __all__ = [
     "PRIVATE_FILE_MODE",
     "Settings",
     "create_private_file",
+    "create_private_database",
     "load_settings",
     "make_private_dir",
     "settings_sources",
@@ -193,3 +194,22 @@ def create_private_file(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> i
     with contextlib.suppress(OSError):  # not ours to change (another owner): leave it
         os.fchmod(fd, PRIVATE_FILE_MODE)
     return fd
+
+
+def create_private_database(path: Path) -> None:
+    """Create an empty owner-only (0600) database file at ``path`` unless one exists.
+
+    SQLite then keeps the mode, and gives it to the database's ``-wal`` and ``-shm`` files. An
+    existing file is never opened here: closing any descriptor of a database file drops every
+    POSIX lock this process holds on it, its SQLite connections' locks included.
+    """
+    path = Path(path)
+    make_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)

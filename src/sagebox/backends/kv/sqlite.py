@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 
 from sagebox.backends.kv.base import OnlineRecord, OnlineStore, newest_per_key, now_ns
-from sagebox.config import create_private_file, make_private_dir
+from sagebox.config import create_private_database, make_private_dir
 from sagebox.errors import ConfigError, ServiceUnavailableError
 
 __all__ = ["SqliteOnlineStore"]
@@ -66,10 +65,9 @@ class SqliteOnlineStore(OnlineStore):
         path = rest[1:]
         self.uri = uri
         if path not in ("", ":memory:"):
-            # Created owner-only before SQLite opens it: its -wal and -shm files copy the mode.
             make_private_dir(Path(path).parent)
             with contextlib.suppress(OSError):  # SQLite reports an unusable path itself
-                os.close(create_private_file(Path(path), os.O_RDONLY))
+                create_private_database(Path(path))
         try:
             self._conn = sqlite3.connect(
                 path or ":memory:",
