@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,7 +27,20 @@ from pydantic import (
 
 from sagebox.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "settings_sources"]
+__all__ = [
+    "PRIVATE_DIR_MODE",
+    "PRIVATE_FILE_MODE",
+    "Settings",
+    "create_private_file",
+    "create_private_database",
+    "load_settings",
+    "make_private_dir",
+    "settings_sources",
+]
+
+#: what sagebox creates under ``SAGEBOX_HOME`` (and in a local lake) is owner-only
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 ENV_PREFIX = "SAGEBOX_"
 TOML_NAME = "sagebox.toml"
@@ -161,3 +175,65 @@ def _read_toml(path: Path) -> dict[str, Any]:
             hint=f"known settings: {', '.join(_FIELDS)}",
         )
     return dict(data)
+
+
+def make_private_dir(path: Path) -> Path:
+    """``mkdir -p path``, every directory it creates owner-only (0700) whatever the umask.
+
+    Directories that exist already keep their mode (the user may have made them).
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    missing: list[Path] = []
+    probe = path
+    while not probe.is_dir() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue  # made meanwhile by another process, which made it private too
+        os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode went through the umask
+    return path
+
+
+def create_private_file(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
+    """Open ``path`` (created owner-only, 0600, if missing, its directory too); a descriptor.
+
+    An existing file is made owner-only as well where the user may change its mode: it is one
+    of sagebox's own (logs, specs, databases).
+
+    Args:
+        path: the file.
+        flags: ``os.open`` flags besides ``O_CREAT`` (default: append for writing).
+    """
+    path = Path(path)
+    make_private_dir(path.parent)
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE_MODE)
+    with contextlib.suppress(OSError):  # not ours to change (another owner): leave it
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
+
+
+def create_private_database(path: Path) -> None:
+    """Create an empty owner-only (0600) database file at ``path`` unless one exists.
+
+    SQLite then keeps the mode, and gives it to the database's ``-wal`` and ``-shm`` files. An
+    existing file is never opened here: closing any descriptor of a database file drops every
+    POSIX lock this process holds on it, its SQLite connections' locks included.
+    """
+    path = Path(path)
+    make_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)

@@ -18,9 +18,16 @@ lines and exits non-zero, without a traceback (unless ``--debug``).
      ├── AuthenticationError      a request lacked the right token (HTTP 401)
      ├── PermissionDeniedError    an action this server does not allow (HTTP 403)
      └── JobError                 a job failed, timed out or was stopped
+
+Credentials never reach a user through an error: :func:`redact` masks the password of every
+URI (``postgresql://u:***@h/db``), secret query parameters (``?password=***``) and AWS keys in
+a :class:`SageboxError`'s message and hint, and :func:`redact_uri` is what every display of a
+configured URI (``sagebox config show``, store ``repr``) goes through.
 """
 
 from __future__ import annotations
+
+import re
 
 __all__ = [
     "AlreadyExistsError",
@@ -35,7 +42,58 @@ __all__ = [
     "SageboxError",
     "ServiceUnavailableError",
     "UnsupportedContentTypeError",
+    "redact",
+    "redact_uri",
 ]
+
+_MASK = "***"
+# scheme://user:password@ : the password runs to the last "@" of the URI (pasted AWS secrets
+# hold "/", unencoded "@" happens); masking a path that holds "@" too is the safe mistake.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@'\"]*):[^\s?#'\"]*@")
+_SECRET_NAMES = (
+    r"password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key(?:[_-]?id)?"
+    r"|secret[_-]?(?:access[_-]?)?key|aws[_-]?secret[_-]?access[_-]?key|aws[_-]?session[_-]?token"
+    r"|security[_-]?token|session[_-]?token|x-amz-security-token|x-amz-credential"
+    r"|x-amz-signature|signature|sig|credentials?|auth"
+)
+# ?password=... or &token=... in a URI; key=value or key: value in free text (env dumps).
+_SECRET_PARAM = re.compile(rf"(?i)(?P<head>[?&;](?:{_SECRET_NAMES})=)[^&;#\s'\"]*")
+_SECRET_ASSIGN = re.compile(
+    r"(?i)(?P<head>\b(?:aws_secret_access_key|aws_session_token|secret_access_key)"
+    r"[\"']?\s*[=:]\s*[\"']?)[^\s,;'\"}]+"
+)
+# AWS access key ids (long-term AKIA, temporary ASIA)
+_AWS_KEY_ID = re.compile(r"\b(?P<head>AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials in it masked.
+
+    Masks URI passwords, secret query parameters, ``aws_secret_access_key=...`` assignments and
+    AWS access key ids; leaves everything else (host, port, database, user) readable.
+
+    Example:
+        >>> redact("cannot reach postgresql://app:s3cret@db:5432/meta")
+        'cannot reach postgresql://app:***@db:5432/meta'
+    """
+    if not text:
+        return text
+    text = _USERINFO.sub(rf"\g<head>:{_MASK}@", text)
+    text = _SECRET_PARAM.sub(rf"\g<head>{_MASK}", text)
+    text = _SECRET_ASSIGN.sub(rf"\g<head>{_MASK}", text)
+    return _AWS_KEY_ID.sub(rf"\g<head>{_MASK}", text)
+
+
+def redact_uri(uri: object) -> object:
+    """A URI (or any setting value) fit to show: credentials masked, other values unchanged.
+
+    Example:
+        >>> redact_uri("postgresql://u:secret@h/db")
+        'postgresql://u:***@h/db'
+        >>> redact_uri("redis://h:6379/0?password=secret")
+        'redis://h:6379/0?password=***'
+    """
+    return redact(uri) if isinstance(uri, str) else uri
 
 
 class SageboxError(Exception):
@@ -47,6 +105,8 @@ class SageboxError(Exception):
     """
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        message = redact(str(message))
+        hint = redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint

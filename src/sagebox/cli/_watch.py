@@ -39,7 +39,11 @@ class JobWatch:
         self.name = name
         self.client = JobClient(session)
         self.session = self.client.session
-        debug_dir = self.session.settings.jobs_dir / name / "work" / "debug"
+        from sagebox.names import check_resource_name
+
+        debug_dir = (
+            self.session.settings.jobs_dir / check_resource_name("job", name) / "work" / "debug"
+        )
         self._scalars = EventReader(debug_dir, "scalars")
         self._latest: dict[tuple[str, str], tuple[int, float]] = {}
         self._host: str | None = None

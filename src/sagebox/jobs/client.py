@@ -15,6 +15,7 @@ from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
 from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
 from sagebox.jobs.context import local_log_path
 from sagebox.jobs.kinds import job_kinds
+from sagebox.names import check_resource_name, sanitize_name_prefix
 from sagebox.session import Session
 
 __all__ = ["JobClient", "new_job_name"]
@@ -35,9 +36,13 @@ def _lease_expired_reason(job: JobRecord) -> str:
 
 
 def new_job_name(kind: str) -> str:
-    """A unique, sortable job name such as ``training-20261127-174401-3fa2``."""
+    """A unique, sortable job name such as ``training-20261127-174401-3fa2``.
+
+    ``kind`` (a job kind or a base job name) is made to fit the resource-name rule first:
+    other characters become ``-`` and it is cut to 42 characters, so the name stays <= 63.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{kind}-{stamp}-{secrets.token_hex(2)}"
+    return f"{sanitize_name_prefix(kind)}-{stamp}-{secrets.token_hex(2)}"
 
 
 class JobClient:
@@ -82,8 +87,11 @@ class JobClient:
         Raises:
             ConfigError: if ``kind`` is unknown.
             AlreadyExistsError: if ``name`` is taken.
-            InputDataError: if a limit is out of range.
+            InputDataError: if ``name`` breaks the resource-name rule (:mod:`sagebox.names`)
+                or a limit is out of range.
         """
+        if name is not None:
+            check_resource_name("job", name)
         job_kinds.get(kind)  # fail now, not in the subprocess, on an unknown kind
         params = dict(parameters or {})
         if max_runtime_seconds is not None:
@@ -385,6 +393,7 @@ class JobClient:
 
     def logs(self, name: str) -> str:
         """The job's combined output so far (local file while running, else from the lake)."""
+        check_resource_name("job", name)  # before the name becomes a path
         job = self.session.metadata.get_job(name)
         path = _log_path(self.session, name)
         if path.is_file():

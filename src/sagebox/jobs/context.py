@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, MetricPoint
+from sagebox.names import check_resource_name
 from sagebox.session import Session
 
 __all__ = ["JobContext", "local_log_path"]
@@ -119,5 +120,9 @@ def file_sha256(path: Path) -> str:
 
 
 def local_log_path(session: Session, name: str) -> Path:
-    """Where the local compute backend writes a job's combined output."""
-    return session.settings.jobs_dir / name / "output.log"
+    """Where the local compute backend writes a job's combined output.
+
+    Raises:
+        InputDataError: if ``name`` is not a valid job name (it must not leave ``jobs_dir``).
+    """
+    return session.settings.jobs_dir / check_resource_name("job", name) / "output.log"

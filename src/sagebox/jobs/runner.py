@@ -26,7 +26,8 @@ from types import FrameType
 
 from sagebox.backends.compute.lifetime import kill_group_members
 from sagebox.backends.metadata.base import JobRecord, JobStatus
-from sagebox.errors import SageboxError
+from sagebox.config import make_private_dir
+from sagebox.errors import SageboxError, redact
 from sagebox.jobs.context import JobContext, local_log_path
 from sagebox.jobs.kinds import job_kinds
 from sagebox.session import Session
@@ -68,8 +69,7 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         if max_runtime:  # armed only now: time waiting for a slot does not count
             signal.setitimer(signal.ITIMER_REAL, float(max_runtime))
         job = metadata.update_job(name, handle=claimed.handle or f"local:{os.getpid()}")
-        workdir = session.settings.jobs_dir / name / "work"
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = make_private_dir(session.settings.jobs_dir / name / "work")
         print(f"job {name} ({job.kind}) started (slot {claimed.slot})", flush=True)
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
     except JobInterrupted as exc:
@@ -84,8 +84,8 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
     except SageboxError as exc:
         status, reason = JobStatus.FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure of job code ends the job as Failed
-        traceback.print_exc()
-        status, reason = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        print(redact(traceback.format_exc()), end="", file=sys.stderr, flush=True)
+        status, reason = JobStatus.FAILED, redact(f"{type(exc).__name__}: {exc}")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     if heartbeat is not None:

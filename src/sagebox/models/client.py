@@ -9,6 +9,7 @@ from pathlib import Path
 from sagebox.backends.metadata.base import ModelRecord
 from sagebox.errors import InputDataError
 from sagebox.models.package import unpack_model
+from sagebox.names import check_resource_name
 from sagebox.session import Session
 
 __all__ = ["ModelClient"]
@@ -33,9 +34,11 @@ class ModelClient:
         The archive is opened and its manifest checked before anything is recorded.
 
         Raises:
-            InputDataError: if neither or both sources are given, or the job has no model.
+            InputDataError: if ``name`` breaks the resource-name rule (:mod:`sagebox.names`),
+                neither or both sources are given, or the job has no model.
             AlreadyExistsError: if the name is taken.
         """
+        check_resource_name("model", name)
         if (training_job is None) == (artifact_uri is None):
             raise InputDataError(
                 "give exactly one of a training job or an artifact URI",
@@ -77,4 +80,5 @@ class ModelClient:
 
     def delete(self, name: str) -> None:
         """Delete the record (the artifact stays in the lake)."""
+        check_resource_name("model", name)
         self.session.metadata.delete_model(name)

@@ -101,9 +101,15 @@ class Processor:
             JobError: the job (waited on) did not complete.
         """
         from sagebox.jobs.client import JobClient, new_job_name
+        from sagebox.names import check_resource_name
 
         ins, outs = complete(list(inputs or []), list(outputs or []))
-        name = job_name or new_job_name(self.base_job_name or "processing")
+        # Checked before the uploads: the name becomes part of lake keys.
+        name = (
+            check_resource_name("processing job", job_name)
+            if job_name
+            else new_job_name(self.base_job_name or "processing")
+        )
         for item in ins:
             item["source"] = self._lake_source(item, name)
         parameters = {

@@ -9,11 +9,19 @@ it is stored on the endpoint's record and sent to ``sagebox serve``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from sagebox.errors import InputDataError
+from sagebox.names import RESOURCE
 
 __all__ = [
     "Alarm",
@@ -35,6 +43,17 @@ __all__ = [
 BUILTIN_STEPS = ("normalize-text", "label-names")
 
 
+def _resource_name(value: str) -> str:
+    # Variant and model names become file names of specs, logs and unpacked models.
+    if not RESOURCE.matches(value):
+        raise ValueError(f"invalid name {value!r}: use {RESOURCE.text}")
+    return value
+
+
+#: a variant or model name (:data:`sagebox.names.RESOURCE`)
+_Name = Annotated[str, AfterValidator(_resource_name)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,7 +69,7 @@ class PipelineStep(_Model):
         PipelineStep(model=None, builtin='normalize-text')
     """
 
-    model: str | None = None
+    model: _Name | None = None
     builtin: Literal["normalize-text", "label-names"] | None = None
 
     @model_validator(mode="after")
@@ -147,10 +166,8 @@ class ProductionVariant(_Model):
         1.0
     """
 
-    name: str = Field(
-        default="AllTraffic", min_length=1, max_length=63, pattern=r"^[A-Za-z0-9._-]+$"
-    )
-    model: str | None = None
+    name: _Name = "AllTraffic"
+    model: _Name | None = None
     pipeline: list[PipelineStep] | None = None
     multi_model: MultiModelConfig | None = None
     instance_count: int = Field(default=1, ge=1, le=64)

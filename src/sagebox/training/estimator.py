@@ -147,10 +147,16 @@ class Estimator:
             JobError: if the job (waited on) does not complete.
         """
         from sagebox.jobs.client import JobClient, new_job_name
+        from sagebox.names import check_resource_name
 
         channels = self._channels(inputs)
         jobs = JobClient(self.session)
-        name = job_name or new_job_name(self.base_job_name or self.spec.algorithm or "training")
+        # Checked before the source upload: the name becomes part of a lake key.
+        name = (
+            check_resource_name("training job", job_name)
+            if job_name
+            else new_job_name(self.base_job_name or self.spec.algorithm or "training")
+        )
         spec = TrainingSpec.from_parameters(self.spec.to_parameters())
         if self.entry_point is not None:
             spec.source_uri = self._upload_source(name)

@@ -17,6 +17,7 @@ import time
 
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
 from sagebox.backends.compute.lifetime import die_with_parent
+from sagebox.config import create_private_file
 from sagebox.errors import ConfigError, NotFoundError
 
 __all__ = ["LocalCompute"]
@@ -32,9 +33,9 @@ class LocalCompute(ComputeBackend):
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     def submit(self, spec: TaskSpec) -> str:
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **spec.env}
-        with open(spec.log_path, "ab") as log:
+        # The log and whatever the task writes (job work dirs, checkpoints) are owner-only.
+        with os.fdopen(create_private_file(spec.log_path), "ab") as log:
             try:
                 proc = subprocess.Popen(
                     spec.argv,
@@ -45,6 +46,7 @@ class LocalCompute(ComputeBackend):
                     cwd=spec.cwd,
                     start_new_session=True,
                     preexec_fn=die_with_parent() if spec.die_with_submitter else None,
+                    umask=0o077,
                 )
             except FileNotFoundError as exc:
                 raise ConfigError(

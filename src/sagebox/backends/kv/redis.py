@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sagebox.backends.kv.base import OnlineRecord, OnlineStore, newest_per_key, now_ns
-from sagebox.errors import ServiceUnavailableError
+from sagebox.errors import ServiceUnavailableError, redact
 
 if TYPE_CHECKING:
     import redis
@@ -60,10 +60,7 @@ class RedisOnlineStore(OnlineStore):
         self._client: redis.Redis = redis.Redis.from_url(
             uri, socket_connect_timeout=connect_timeout, socket_timeout=30
         )
-        parsed = self._client.connection_pool.connection_kwargs
-        self.uri = (
-            uri.replace(f":{parsed['password']}@", ":***@") if parsed.get("password") else uri
-        )
+        self.uri = redact(uri)
         with self._unavailable():
             self._client.ping()
         self._script = self._client.register_script(_WRITE)

@@ -7,12 +7,14 @@ so readers (other threads or processes: WAL mode) see a batch completely or not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 from pathlib import Path
 
 from sagebox.backends.kv.base import OnlineRecord, OnlineStore, newest_per_key, now_ns
+from sagebox.config import create_private_database, make_private_dir
 from sagebox.errors import ConfigError, ServiceUnavailableError
 
 __all__ = ["SqliteOnlineStore"]
@@ -63,7 +65,9 @@ class SqliteOnlineStore(OnlineStore):
         path = rest[1:]
         self.uri = uri
         if path not in ("", ":memory:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(Path(path).parent)
+            with contextlib.suppress(OSError):  # SQLite reports an unusable path itself
+                create_private_database(Path(path))
         try:
             self._conn = sqlite3.connect(
                 path or ":memory:",

@@ -9,6 +9,7 @@ the schema to the newest revision and maps "cannot reach or lock the database" o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from sagebox.backends.metadata._migrate import upgrade_to_head
+from sagebox.config import create_private_database, make_private_dir
 from sagebox.errors import ConfigError, ServiceUnavailableError
 
 __all__ = [
@@ -87,7 +89,9 @@ def create_store_engine(url: URL, *, connect_timeout: float, busy_timeout: float
 def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     memory = is_memory(url)
     if not memory and not url.query.get("uri") and url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(url.database).parent)
+        with contextlib.suppress(OSError):  # SQLite reports an unusable path itself
+            create_private_database(Path(url.database))
     kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}
     if memory:
         # One shared connection, or every checkout would see a different empty database.

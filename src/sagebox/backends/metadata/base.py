@@ -159,7 +159,12 @@ class MetadataStore(abc.ABC):
     # jobs
     @abc.abstractmethod
     def create_job(self, job: JobRecord) -> JobRecord:
-        """Insert a new job (created_at set). Raises AlreadyExistsError if the name is taken."""
+        """Insert a new job (created_at set).
+
+        Raises:
+            InputDataError: if the name breaks :data:`sagebox.names.RESOURCE`.
+            AlreadyExistsError: if the name is taken.
+        """
 
     @abc.abstractmethod
     def get_job(self, name: str) -> JobRecord:
@@ -266,7 +271,12 @@ class MetadataStore(abc.ABC):
     # models
     @abc.abstractmethod
     def create_model(self, model: ModelRecord) -> ModelRecord:
-        """Register a model. Raises AlreadyExistsError if the name is taken."""
+        """Register a model.
+
+        Raises:
+            InputDataError: if the name breaks :data:`sagebox.names.RESOURCE`.
+            AlreadyExistsError: if the name is taken.
+        """
 
     @abc.abstractmethod
     def get_model(self, name: str) -> ModelRecord:
@@ -283,7 +293,11 @@ class MetadataStore(abc.ABC):
     # endpoints
     @abc.abstractmethod
     def put_endpoint(self, endpoint: EndpointRecord) -> EndpointRecord:
-        """Create or replace an endpoint record (updated_at set)."""
+        """Create or replace an endpoint record (updated_at set).
+
+        Raises:
+            InputDataError: if the name breaks :data:`sagebox.names.RESOURCE`.
+        """
 
     @abc.abstractmethod
     def get_endpoint(self, name: str) -> EndpointRecord:

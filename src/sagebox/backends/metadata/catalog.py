@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import abc
 import difflib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sagebox.errors import InputDataError, NotFoundError
+from sagebox.names import CATALOG
 
 __all__ = [
     "FORMATS",
@@ -50,7 +50,6 @@ __all__ = [
 
 #: file formats a table may have
 FORMATS = ("csv", "json", "parquet")
-_NAME = re.compile(r"[a-z_][a-z0-9_]{0,254}")
 
 
 def check_name(kind: str, name: str) -> str:
@@ -60,10 +59,9 @@ def check_name(kind: str, name: str) -> str:
         InputDataError: naming the bad value and the rule.
     """
     lowered = name.strip().lower()
-    if not _NAME.fullmatch(lowered):
+    if not CATALOG.matches(lowered):
         raise InputDataError(
-            f"invalid {kind} name {name!r}",
-            hint="use letters, digits and _ (starting with a letter or _), e.g. reviews_raw",
+            f"invalid {kind} name {name!r}", hint=f"use {CATALOG.text}, e.g. {CATALOG.example}"
         )
     return lowered
 

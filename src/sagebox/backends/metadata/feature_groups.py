@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sagebox.errors import InputDataError
+from sagebox.names import FEATURE_GROUP, check_resource_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -180,7 +181,6 @@ def check_feature_name(name: str) -> str:
     return name
 
 
-_GROUP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*([-_][A-Za-z0-9]+)*")
 #: where :meth:`FeatureGroupStore.search` looks
 SEARCH_FIELDS = ("name", "description", "tag", "feature")
 
@@ -192,13 +192,7 @@ def check_group_name(name: str) -> str:
         InputDataError: unless it is letters and digits, joined by single ``-`` or ``_``,
             starting with a letter, at most 64 characters.
     """
-    if not isinstance(name, str) or len(name) > 64 or not _GROUP_NAME.fullmatch(name):
-        raise InputDataError(
-            f"invalid feature group name {name!r}",
-            hint="use letters and digits joined by - or _, starting with a letter "
-            "(at most 64 characters), e.g. reviews-features",
-        )
-    return name
+    return check_resource_name("feature group", name, FEATURE_GROUP)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from sagebox.backends.metadata.base import (
     RuleEvaluationRecord,
 )
 from sagebox.errors import AlreadyExistsError, NotFoundError
+from sagebox.names import check_resource_name
 
 __all__ = ["SqlMetadataStore"]
 
@@ -78,6 +79,7 @@ class SqlMetadataStore(MetadataStore):
 
     # jobs
     def create_job(self, job: JobRecord) -> JobRecord:
+        check_resource_name("job", job.name)
         row = JobRow(
             name=job.name,
             kind=job.kind,
@@ -308,6 +310,7 @@ class SqlMetadataStore(MetadataStore):
 
     # models
     def create_model(self, model: ModelRecord) -> ModelRecord:
+        check_resource_name("model", model.name)
         row = ModelRow(
             name=model.name,
             artifact_uri=model.artifact_uri,
@@ -333,6 +336,7 @@ class SqlMetadataStore(MetadataStore):
     # endpoints
     def put_endpoint(self, endpoint: EndpointRecord) -> EndpointRecord:
         """Create or replace an endpoint; a replaced one keeps its ``created_at``."""
+        check_resource_name("endpoint", endpoint.name)
         try:
             return self._put_endpoint(endpoint)
         except IntegrityError:

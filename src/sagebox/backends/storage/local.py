@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING
 
 from sagebox.backends.storage import normalize_key
 from sagebox.backends.storage.base import ObjectInfo, ObjectStore
+from sagebox.config import PRIVATE_FILE_MODE, make_private_dir
 from sagebox.errors import ConfigError, InputDataError, NotFoundError
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class LocalObjectStore(ObjectStore):
     Writes go to a temporary file in the target's directory, are flushed to disk and then
     renamed over the target with :func:`os.replace`, so readers see the old or the complete new
     file and a failed write leaves the old one intact. The root is created on first write.
+    Objects are owner-only files (0600) in owner-only directories (0700), whatever the umask;
+    :meth:`download` leaves the mode of the local copy to the umask.
 
     Args:
         uri: ``file:///abs/path`` (``file://localhost/abs/path`` is accepted too).
@@ -92,7 +95,9 @@ class LocalObjectStore(ObjectStore):
         with self._missing_is_not_found(key):
             source = self._path(key).open("rb")
         with source:
-            _replace_atomically(target, lambda tmp: shutil.copyfileobj(source, tmp, 1 << 20))
+            _replace_atomically(
+                target, lambda tmp: shutil.copyfileobj(source, tmp, 1 << 20), mode=0o666
+            )
         return target
 
     def read_versioned(self, key: str) -> tuple[bytes, str]:
@@ -105,7 +110,7 @@ class LocalObjectStore(ObjectStore):
         # flock is released by the kernel when the holder dies, so a killed writer never
         # leaves the lock taken; the lock file itself stays (it is tiny and never listed).
         lock = target.with_name(f".{target.name[:100]}{LOCK_SUFFIX}")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -114,7 +119,7 @@ class LocalObjectStore(ObjectStore):
                 current = None
             if current != expected_version:
                 return False
-            _replace_atomically(target, lambda tmp: tmp.write(data))
+            _replace_atomically(target, lambda tmp: tmp.write(data), mode=PRIVATE_FILE_MODE)
             return True
         finally:
             os.close(fd)  # releases the lock
@@ -160,13 +165,13 @@ class LocalObjectStore(ObjectStore):
     def _atomic_write(self, key: str, write: Callable[[IO[bytes]], object]) -> None:
         target = self._path(key)
         self._prepare(key, target)
-        _replace_atomically(target, write)
+        _replace_atomically(target, write, mode=PRIVATE_FILE_MODE)
         _sweep_now_and_then(target.parent, self.root)
 
     def _prepare(self, key: str, target: Path) -> None:
         """Create the target's folder; refuse keys that nest under (or over) an object."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(target.parent)
         except (FileExistsError, NotADirectoryError) as exc:
             raise InputDataError(
                 f"cannot store key {key!r}: a parent of it is already an object",
@@ -223,12 +228,17 @@ def _sweep_dir(folder: Path, root: Path, older_than: float, dry_run: bool) -> li
     return out
 
 
-def _replace_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write a temp file next to ``target``, fsync it, then rename it over ``target``."""
-    # Not tempfile.mkstemp: its 0600 mode would stick to the object; 0666 lets umask decide.
+def _replace_atomically(target: Path, write: Callable[[IO[bytes]], object], mode: int) -> None:
+    """Write a temp file next to ``target``, fsync it, then rename it over ``target``.
+
+    ``mode`` is the new file's mode: ``PRIVATE_FILE_MODE`` is set whatever the umask (lake
+    objects), 0o666 lets the umask decide (a user's local copy).
+    """
     tmp = target.with_name(f".{target.name[:100]}.{secrets.token_hex(8)}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        if mode == PRIVATE_FILE_MODE:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()

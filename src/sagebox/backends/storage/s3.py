@@ -22,7 +22,14 @@ import s3fs
 from sagebox.backends.storage import normalize_key
 from sagebox.backends.storage.base import ObjectInfo, ObjectStore
 from sagebox.config import load_settings
-from sagebox.errors import ConfigError, InputDataError, NotFoundError, ServiceUnavailableError
+from sagebox.errors import (
+    ConfigError,
+    InputDataError,
+    NotFoundError,
+    ServiceUnavailableError,
+    redact,
+    redact_uri,
+)
 
 if TYPE_CHECKING:
     from sagebox.config import Settings
@@ -76,6 +83,13 @@ class S3ObjectStore(ObjectStore):
         if endpoint_url is None:
             settings = settings or load_settings()
             endpoint_url = settings.s3_endpoint_url or os.environ.get(ENDPOINT_ENV) or None
+        if endpoint_url and redact(endpoint_url) != endpoint_url:
+            # botocore would echo the whole URL, keys included, in its "not a valid URI" error.
+            raise ConfigError(
+                f"the S3 endpoint URL {redact(endpoint_url)} holds credentials",
+                hint="give scheme://host:port only, and the keys in AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)",
+            )
         region = settings.s3_region if settings else "us-east-1"
         self.bucket = bucket
         self.region = region
@@ -92,7 +106,7 @@ class S3ObjectStore(ObjectStore):
         )
 
     def __repr__(self) -> str:
-        return f"S3ObjectStore({self.uri!r}, endpoint_url={self.endpoint_url!r})"
+        return f"S3ObjectStore({self.uri!r}, endpoint_url={redact_uri(self.endpoint_url)!r})"
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{normalize_key(key)}"
@@ -262,7 +276,7 @@ class S3ObjectStore(ObjectStore):
         )
 
     def _endpoint_name(self) -> str:
-        return self.endpoint_url or "AWS S3"
+        return redact(self.endpoint_url) if self.endpoint_url else "AWS S3"
 
     @contextmanager
     def _errors(self, key: str) -> Iterator[None]:

@@ -17,6 +17,7 @@ from typing import Any
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
 from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, ServiceUnavailableError
+from sagebox.names import check_resource_name
 from sagebox.serving._client.admin import ServerConnection, ensure_port_free
 from sagebox.serving._http.auth import FAULT_INJECTION_ENV
 from sagebox.serving.config import (
@@ -85,6 +86,9 @@ class EndpointClient:
             InputDataError: if the config is invalid.
             JobError: if the workers do not come up (the reason names the log).
         """
+        check_resource_name("endpoint", name)
+        if model_name is not None:
+            check_resource_name("model", model_name)
         spec = self._config(config, model_name, instance_count)
         for model in spec.model_names():
             self.session.metadata.get_model(model)
@@ -124,6 +128,8 @@ class EndpointClient:
             The deployment record (``status`` Succeeded, RolledBack or Failed when waited).
         """
         record = self.describe(name)
+        if model_name is not None:
+            check_resource_name("model", model_name)
         if config is None and model_name is not None:
             current = parse_config(EndpointConfig, record.config.get("spec", {}))
             first = current.variants[0]
@@ -198,13 +204,23 @@ class EndpointClient:
             time.sleep(0.1)
 
     def delete(self, name: str) -> None:
-        """Stop the endpoint's workers and delete its record."""
+        """Stop the endpoint's workers and delete its record.
+
+        Raises:
+            InputDataError: if ``name`` breaks the resource-name rule.
+            NotFoundError: if there is no such endpoint.
+            ServiceUnavailableError: if its server still serves it after the call (the record
+                is kept, so ``delete`` can be tried again).
+        """
+        check_resource_name("endpoint", name)
         record = self.session.metadata.get_endpoint(name)
         if self._alive(record):
             server = self._connect(record)
             try:
                 server.call("DELETE", f"/_admin/endpoints/{name}")
             except NotFoundError:
+                # Deleted already, or the answer came from elsewhere: only the check below
+                # tells which, so "deleted" is never said of an endpoint still served.
                 pass
             except ServiceUnavailableError:
                 # A server that exits once idle may close before answering; only a live one
@@ -214,6 +230,14 @@ class EndpointClient:
                     time.sleep(0.05)
                 if self._alive(record):
                     raise
+            info = server.ping() if self._alive(record) else None
+            if info is not None and name in info.get("endpoints", []):
+                raise ServiceUnavailableError(
+                    f"the server at {server.url} did not delete endpoint {name}"
+                    " (it still serves it)",
+                    hint=f"try again: sagebox endpoints delete {name}; its log is under "
+                    f"{self.session.settings.home / 'serving'}",
+                )
             self._wait_idle_exit(server, record)
         with contextlib.suppress(NotFoundError):
             self.session.metadata.delete_endpoint(name)
@@ -358,7 +382,7 @@ class EndpointClient:
         return self._servers[key]
 
     def _workdir(self, name: str) -> Any:
-        return self.session.settings.home / "endpoints" / name
+        return self.session.settings.home / "endpoints" / check_resource_name("endpoint", name)
 
     def _server(
         self, host: str, port: int, start: bool, fault_injection: bool = False

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sagebox.config import create_private_file
 from sagebox.errors import JobError
 from sagebox.serving._control.autoscaling import TargetTracker, process_cpu_seconds
 from sagebox.serving._control.metrics import VariantMetrics
@@ -73,8 +74,7 @@ class Instance:
             self.pool.close()
         self.pool = HttpPool("127.0.0.1", self.port)
         log_path = self.variant.log_path(self.index)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
+        with os.fdopen(create_private_file(log_path), "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "sagebox.serving._worker.worker",
                 "--spec", str(self.variant.spec_path), "--fd", str(sock.fileno()),
@@ -176,8 +176,9 @@ class VariantRuntime:
         self._closed = False
         self._next_index = 0
         self.spec_path = workdir / "specs" / f"{self.name}-{role}.json"
-        self.spec_path.parent.mkdir(parents=True, exist_ok=True)
-        self.spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        fd = create_private_file(self.spec_path, os.O_WRONLY | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(json.dumps(spec))
 
     def log_path(self, index: int) -> Path:
         """Where instance ``index`` writes its log."""

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.backends.metadata.base import EndpointRecord
+from sagebox.config import make_private_dir
 from sagebox.errors import (
     AlreadyExistsError,
     InputDataError,
     NotFoundError,
     ServiceUnavailableError,
 )
+from sagebox.names import RESOURCE, check_resource_name
 from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import DeploymentConfig, EndpointConfig, parse_config
 from sagebox.session import Session
@@ -128,8 +130,7 @@ class Supervisor:
         self, name: str, raw_config: EndpointConfig | dict[str, Any]
     ) -> dict[str, Any]:
         """Validate, record and start an endpoint; return at once (status Creating)."""
-        if not name:
-            raise InputDataError("an endpoint needs a name", hint="give a name")
+        check_resource_name("endpoint", name)
         if name in self.endpoints:
             raise AlreadyExistsError(
                 f"endpoint {name} already exists at {self.url}",
@@ -151,6 +152,7 @@ class Supervisor:
         raw_policy: DeploymentConfig | dict[str, Any],
     ) -> dict[str, Any]:
         """Start a blue/green update of ``name`` to a new config; return at once."""
+        check_resource_name("endpoint", name)
         from sagebox.serving._control.deployment import run_update
 
         runtime = self.runtime(name)
@@ -190,6 +192,7 @@ class Supervisor:
         self, name: str, weights: dict[str, float], instances: dict[str, int]
     ) -> dict[str, Any]:
         """Change weights and/or instance counts in place (no new fleet)."""
+        check_resource_name("endpoint", name)
         runtime = self.serving(name)
         unknown = sorted(set(instances) - set(runtime.variants))
         if unknown:
@@ -209,6 +212,7 @@ class Supervisor:
 
     async def delete(self, name: str) -> None:
         """Stop an endpoint's workers and delete its record."""
+        check_resource_name("endpoint", name)
         runtime = self.runtime(name)
         runtime.status = "Deleting"
         if runtime.task is not None and not runtime.task.done():
@@ -233,6 +237,7 @@ class Supervisor:
         Only the workers of the variant named in ``fleet`` (production, green or shadow) get
         the fault; without ``fleet`` the name must be in one fleet only.
         """
+        check_resource_name("endpoint", name)
         runtime = self.runtime(name)
         fleets = {
             "production": runtime.variants,
@@ -279,6 +284,9 @@ class Supervisor:
                 continue
             if record.name in self.endpoints or "spec" not in cfg:
                 continue
+            if not RESOURCE.matches(record.name):
+                continue  # recorded before names were checked: never a path part
+
             if record.status == "Deleting" or (
                 record.status == "Failed" and cfg.get("failure_reason")
             ):
@@ -363,7 +371,7 @@ class Supervisor:
     def _new_runtime(
         self, name: str, config: EndpointConfig, state: dict[str, Any] | None = None
     ) -> EndpointRuntime:
-        workdir = self.session.settings.home / "endpoints" / name
+        workdir = self.session.settings.home / "endpoints" / check_resource_name("endpoint", name)
         runtime = EndpointRuntime(
             name, config, workdir, self._model_dir, self.session.storage, self.mark, state
         )
@@ -391,6 +399,7 @@ class Supervisor:
         async with self._model_lock:
             record = await asyncio.to_thread(self.session.metadata.get_model, model_name)
             digest = hashlib.sha256(record.artifact_uri.encode()).hexdigest()[:12]
+            check_resource_name("model", model_name)
             target = self.session.settings.home / "serving" / "models" / f"{model_name}-{digest}"
             if not (target / "model" / "manifest.json").is_file():
                 await asyncio.to_thread(self._unpack, record.artifact_uri, target)
@@ -402,6 +411,7 @@ class Supervisor:
         from sagebox.models.package import unpack_model
 
         shutil.rmtree(target, ignore_errors=True)
+        make_private_dir(target)
         archive = self.session.storage.download(
             self.session.key_for(artifact_uri), target / "model.tar.gz"
         )
