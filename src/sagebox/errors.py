@@ -15,13 +15,16 @@ lines and exits non-zero, without a traceback (unless ``--debug``).
      ├── AlreadyExistsError       a name is taken
      ├── ServiceUnavailableError  a backend service (S3, PostgreSQL, ...) cannot be reached
      ├── PortInUseError           a server cannot bind its port
-     └── JobError                 a job failed, timed out or was stopped
+     ├── JobError                 a job failed, timed out or was stopped
+     └── ArtifactIntegrityError   a model artifact differs from the one registered, or holds
+                                  types sagebox does not load
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AlreadyExistsError",
+    "ArtifactIntegrityError",
     "ConfigError",
     "InputDataError",
     "JobError",
@@ -85,3 +88,11 @@ class PortInUseError(SageboxError):
 
 class JobError(SageboxError):
     """A job failed, timed out or was stopped."""
+
+
+class ArtifactIntegrityError(SageboxError):
+    """A model artifact is not the one registered (SHA-256 mismatch) or holds untrusted types.
+
+    Never loaded: the message names the artifact, the expected and the actual digest (or the
+    untrusted types), the hint says how to recover (re-register the model, re-train).
+    """
