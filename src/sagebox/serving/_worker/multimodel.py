@@ -5,7 +5,9 @@ A request names its model in ``X-Sagebox-Target-Model``: a key relative to the v
 first request for a model downloads and unpacks it and runs ``model_fn``; later ones hit the
 cache. When the loaded models would exceed the memory budget (or ``max_models``), the least
 recently used ones are unloaded first. A model's footprint is estimated by its unpacked size on
-disk, which for scikit-learn pickles is close to its size in memory.
+disk, which for scikit-learn models (skops arrays, JSON vocabularies) is close to its size in
+memory. An archive under the prefix loads only once its SHA-256 is recorded (registered with
+``sagebox models create``) and matches (see docs/security.md).
 
 Downloads run on worker threads; every ``model_fn`` and every prediction runs on one model
 thread of the cache (:func:`~sagebox.serving._worker.batching.model_thread`), so that torch models
