@@ -17,7 +17,9 @@ lines and exits non-zero, without a traceback (unless ``--debug``).
      ├── PortInUseError           a server cannot bind its port
      ├── AuthenticationError      a request lacked the right token (HTTP 401)
      ├── PermissionDeniedError    an action this server does not allow (HTTP 403)
-     └── JobError                 a job failed, timed out or was stopped
+     ├── JobError                 a job failed, timed out or was stopped
+     └── ArtifactIntegrityError   a model artifact differs from the one registered, or holds
+                                  types sagebox does not load
 
 Credentials never reach a user through an error: :func:`redact` masks the password of every
 URI (``postgresql://u:***@h/db``), secret query parameters (``?password=***``) and AWS keys in
@@ -31,6 +33,7 @@ import re
 
 __all__ = [
     "AlreadyExistsError",
+    "ArtifactIntegrityError",
     "AuthenticationError",
     "ConfigError",
     "InputDataError",
@@ -157,3 +160,11 @@ class PermissionDeniedError(SageboxError):
 
 class JobError(SageboxError):
     """A job failed, timed out or was stopped."""
+
+
+class ArtifactIntegrityError(SageboxError):
+    """A model artifact is not the one registered (SHA-256 mismatch) or holds untrusted types.
+
+    Never loaded: the message names the artifact, the expected and the actual digest (or the
+    untrusted types), the hint says how to recover (re-register the model, re-train).
+    """

@@ -19,8 +19,15 @@ def session(sagebox_env: Path) -> Session:
 
 
 def _upload(session: Session, path: Path, key: str) -> str:
+    """Upload and record the file's SHA-256, as ``sagebox clarify`` does with its inputs."""
+    from sagebox.backends.metadata.base import ArtifactRecord
+    from sagebox.models import sha256_file
+
     session.storage.upload(path, key)
-    return session.storage.url(key)
+    uri = session.storage.url(key)
+    size = path.stat().st_size
+    session.metadata.add_artifact(ArtifactRecord(uri, "input", sha256_file(path), size))
+    return uri
 
 
 def test_explain_job_records_its_outputs(

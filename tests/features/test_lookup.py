@@ -20,6 +20,9 @@ from tests.serving.conftest import package_tiny_model
 def _lookup_model(session: Session, tmp_path: Path) -> Path:
     archive = package_tiny_model(tmp_path / "build", min_df=1)
     session.storage.upload(archive, "models/tiny/model.tar.gz")
+    from sagebox.models import ModelClient
+
+    ModelClient(session).create("tiny", artifact_uri="models/tiny/model.tar.gz")  # its SHA-256
     uri = attach_feature_lookup(session.storage.url("models/tiny/model.tar.gz"), "reviews")
     assert uri.endswith("models/tiny/model-lookup.tar.gz")
     local = session.storage.download(session.key_for(uri), tmp_path / "lookup.tar.gz")
@@ -88,6 +91,7 @@ def test_endpoint_looks_features_up_by_record_id(
     group.ingest(reviews_frame(2).assign(review_body=["I love it, perfect fit", "awful"]))
     archive = package_tiny_model(tmp_path / "build", min_df=1)
     session.storage.upload(archive, "models/tiny/model.tar.gz")
+    ModelClient(session).create("tiny", artifact_uri="models/tiny/model.tar.gz")  # its SHA-256
     uri = attach_feature_lookup("models/tiny/model.tar.gz", "reviews", session=session)
     ModelClient(session).create("tiny-lookup", artifact_uri=uri)
     endpoints = EndpointClient(session)

@@ -35,7 +35,7 @@ def package_tiny_model(workdir: Path, **params: Any) -> Path:
 
 
 def register_tiny_models(session: Session, workdir: Path) -> None:
-    """Register tiny-v1 and tiny-v2, and put both under models/mme/ for multi-model tests."""
+    """Register tiny-v1 and tiny-v2, and both again under models/mme/ for multi-model tests."""
     from sagebox.models import ModelClient
 
     for name, params in MODEL_PARAMS.items():
@@ -45,6 +45,8 @@ def register_tiny_models(session: Session, workdir: Path) -> None:
         ModelClient(session).create(
             name, artifact_uri=session.storage.url(f"models/{name}/model.tar.gz")
         )
+        # an archive under a multi-model prefix loads only once its SHA-256 is recorded
+        ModelClient(session).create(f"mme-{name}", artifact_uri=f"models/mme/{name}.tar.gz")
 
 
 @pytest.fixture(scope="module")

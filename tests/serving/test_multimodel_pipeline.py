@@ -122,6 +122,9 @@ def test_models_load_and_predict_on_one_thread_of_the_cache(
         for item in model.iterdir():
             tar.add(item, arcname=item.name)
     serving_session.storage.upload(archive, "models/mme-threads/threads.tar.gz")
+    from sagebox.models import ModelClient
+
+    ModelClient(serving_session).create("threads", artifact_uri="models/mme-threads/threads.tar.gz")
     cache = ModelCache(serving_session, "models/mme-threads/", tmp_path / "c", budget_bytes=2**30)
 
     async def scenario() -> list[list[int]]:

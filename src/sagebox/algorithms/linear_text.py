@@ -140,18 +140,28 @@ class LinearTextClassifier(TextClassifier):
         return compile_linear_text(self.pipeline_)
 
     def save(self, model_dir: Path) -> None:
-        import joblib
+        """Write ``model.skops`` (+ its vocabulary) and ``hyperparameters.json``: no pickle."""
+        from sagebox.algorithms._sklearn_io import save_sklearn
 
-        model_dir.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline_, model_dir / "model.joblib")
+        save_sklearn(self.pipeline_, model_dir, "model")
         (model_dir / "hyperparameters.json").write_text(json.dumps(self.get_params()))
 
     @classmethod
     def load(cls, model_dir: Path) -> LinearTextClassifier:
-        import joblib
+        """Load ``model.skops`` (scikit-learn's own types only); an older ``model.joblib`` loads
+        with a FutureWarning."""
+        from sagebox.algorithms._sklearn_io import load_legacy_joblib, load_sklearn
 
         params = json.loads((model_dir / "hyperparameters.json").read_text())
         clf = cls(**params)
-        clf.pipeline_ = joblib.load(model_dir / "model.joblib")
+        legacy = model_dir / "model.joblib"
+        if legacy.is_file() and not (model_dir / "model.skops").is_file():
+            clf.pipeline_ = load_legacy_joblib(legacy)
+        else:
+            clf.pipeline_ = load_sklearn(model_dir, "model", trusted=_TRUSTED)
         clf.classes_ = clf.pipeline_.classes_
         return clf
+
+
+#: Types beyond skops' defaults (scikit-learn, numpy, scipy) that ``model.skops`` may hold.
+_TRUSTED: list[str] = []

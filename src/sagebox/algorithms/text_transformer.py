@@ -468,7 +468,10 @@ class TextTransformerClassifier(TextClassifier):
         params = json.loads((model_dir / "hyperparameters.json").read_text())
         clf = cls(**params)
         _set_threads(clf.num_threads)
-        clf.model_ = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+        # safetensors only: a pytorch_model.bin (a pickle) in a package is refused, not loaded
+        clf.model_ = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, use_safetensors=True
+        ).eval()
         clf.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
         clf.classes_ = np.asarray(_LABELS)
         return clf

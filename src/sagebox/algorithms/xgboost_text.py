@@ -243,19 +243,23 @@ class XGBoostClassifier(TextClassifier):
         return np.asarray(self.booster_.predict(matrix, iteration_range=rounds))
 
     def save(self, model_dir: Path) -> None:
-        import joblib
+        """Write the booster as XGBoost JSON and the featuriser as skops: no pickle."""
+        from sagebox.algorithms._sklearn_io import save_sklearn
 
         model_dir.mkdir(parents=True, exist_ok=True)
         self.booster_.save_model(str(model_dir / "xgboost-model.json"))
         if not self.tabular_:
-            joblib.dump(self.featurizer_, model_dir / "featurizer.joblib")
+            save_sklearn(self.featurizer_, model_dir, "featurizer")
         meta = {"classes": [int(c) for c in self.classes_], "tabular": self.tabular_}
         (model_dir / "hyperparameters.json").write_text(json.dumps({**self.get_params(), **meta}))
 
     @classmethod
     def load(cls, model_dir: Path) -> XGBoostClassifier:
-        import joblib
+        """Load the booster and the featuriser (an older ``featurizer.joblib`` loads with a
+        FutureWarning)."""
         import xgboost as xgb
+
+        from sagebox.algorithms._sklearn_io import load_legacy_joblib, load_sklearn
 
         params = json.loads((model_dir / "hyperparameters.json").read_text())
         classes, tabular = params.pop("classes"), params.pop("tabular")
@@ -263,10 +267,19 @@ class XGBoostClassifier(TextClassifier):
         clf.booster_ = xgb.Booster()
         clf.booster_.load_model(str(model_dir / "xgboost-model.json"))
         clf.tabular_ = tabular
-        if not tabular:
-            clf.featurizer_ = joblib.load(model_dir / "featurizer.joblib")
+        legacy = model_dir / "featurizer.joblib"
+        if tabular:
+            pass  # no featuriser
+        elif legacy.is_file() and not (model_dir / "featurizer.skops").is_file():
+            clf.featurizer_ = load_legacy_joblib(legacy)
+        else:
+            clf.featurizer_ = load_sklearn(model_dir, "featurizer", trusted=_TRUSTED)
         clf.classes_ = np.asarray(classes)
         return clf
+
+
+#: Types beyond skops' defaults (scikit-learn, numpy, scipy) that ``featurizer.skops`` may hold.
+_TRUSTED = [f"{__name__}._surface_features"]
 
 
 _DEFAULTS: dict[str, Any] = {

@@ -33,7 +33,11 @@ def run_clarify_job(ctx: JobContext) -> None:
     analysis = params.get("analysis")
     text_column = params.get("text_column", TEXT_COLUMN)
     data = ctx.input_path("data")
-    model = ctx.input_path("model") if "model" in ctx.job.inputs else None
+    model = None
+    if "model" in ctx.job.inputs:  # unpacked only if its SHA-256 is the recorded one
+        from sagebox.models import fetch_verified_uri
+
+        model = fetch_verified_uri(ctx.session, ctx.job.inputs["model"], ctx.workdir / "model")
     out = ctx.workdir / "output"
     if analysis == "bias":
         config = BiasConfig.from_dict(params["config"])

@@ -93,10 +93,14 @@ class TextModel:
 def load_text_model(source: str | Path, session: Session | None = None) -> TextModel:
     """A packaged model from a ``model.tar.gz``, an unpacked model directory or a model name.
 
+    A local file or directory is the caller's own and loads as is; a registered model is
+    downloaded from the lake and unpacked only if its SHA-256 is the recorded one.
+
     Raises:
         NotFoundError: if ``source`` is neither a file/directory nor a registered model.
+        ArtifactIntegrityError: if a registered model's archive changed since registration.
     """
-    from sagebox.models import load_handler, unpack_model
+    from sagebox.models import fetch_verified, load_handler, unpack_model
     from sagebox.models.handler import LoadedModel
 
     path = Path(source)
@@ -109,11 +113,7 @@ def load_text_model(source: str | Path, session: Session | None = None) -> TextM
         from sagebox.session import Session
 
         session = session or Session()
-        record = session.metadata.get_model(str(source))
-        archive = session.storage.download(
-            session.key_for(record.artifact_uri), Path(tmp.name) / "model.tar.gz"
-        )
-        model_dir = unpack_model(archive, Path(tmp.name) / "model")
+        model_dir = fetch_verified(session, str(source), Path(tmp.name) / "package")
     hooks = load_handler(model_dir)
     model = hooks.model_fn(model_dir)
     manifest = getattr(model, "manifest", {}) or {}

@@ -12,12 +12,16 @@ __all__ = ["run_evaluation_job"]
 
 
 def run_evaluation_job(ctx: JobContext) -> None:
-    """Evaluate input ``model`` (a model.tar.gz) on input ``test``; write evaluation.json."""
+    """Evaluate input ``model`` (a model.tar.gz) on input ``test``; write evaluation.json.
+
+    The archive is unpacked only if its SHA-256 is the one recorded when its job wrote it (or
+    when it was registered).
+    """
     from sagebox.datasets import LABEL_COLUMN, LABELS, TEXT_COLUMN
     from sagebox.evaluation.metrics import classification_report
-    from sagebox.models import load_handler, unpack_model
+    from sagebox.models import fetch_verified_uri, load_handler
 
-    model_dir = unpack_model(ctx.input_path("model"), ctx.workdir / "model")
+    model_dir = fetch_verified_uri(ctx.session, ctx.job.inputs["model"], ctx.workdir / "model")
     hooks = load_handler(model_dir)
     model = hooks.model_fn(model_dir)
     test = pd.read_parquet(ctx.input_path("test"))

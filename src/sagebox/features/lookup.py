@@ -104,8 +104,9 @@ def attach_feature_lookup(
         InputDataError: the group has no online store or no such text feature.
         NotFoundError: no such group or model.
     """
+    from sagebox.backends.metadata.base import ArtifactRecord
     from sagebox.features.group import FeatureGroup
-    from sagebox.models.package import unpack_model
+    from sagebox.models import fetch_verified_uri, sha256_file
     from sagebox.session import Session
 
     session = session or Session()
@@ -119,8 +120,7 @@ def attach_feature_lookup(
     key = session.key_for(model_uri)
     target = session.key_for(out_uri) if out_uri else key.rsplit("/", 1)[0] + "/model-lookup.tar.gz"
     with tempfile.TemporaryDirectory() as tmp:
-        archive = session.storage.download(key, Path(tmp) / "model.tar.gz")
-        model_dir = unpack_model(archive, Path(tmp) / "model")
+        model_dir = fetch_verified_uri(session, model_uri, Path(tmp) / "package")
         code = model_dir / "code"
         code.mkdir(exist_ok=True)
         if (code / "inference.py").is_file():
@@ -137,6 +137,15 @@ def attach_feature_lookup(
             for item in sorted(model_dir.iterdir()):
                 tar.add(item, arcname=item.name)
         session.storage.upload(packed, target)
+        session.metadata.add_artifact(  # its SHA-256: what registering and loading it check
+            ArtifactRecord(
+                uri=session.storage.url(target),
+                kind="model",
+                sha256=sha256_file(packed),
+                size=packed.stat().st_size,
+                properties={"derived_from": model_uri, "feature_group": feature_group},
+            )
+        )
     return session.storage.url(target)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sagebox.backends.metadata.base import ModelRecord
 from sagebox.errors import InputDataError
-from sagebox.models.package import unpack_model
+from sagebox.models.artifacts import sha256_file, verify_archive, written_sha256
+from sagebox.models.package import read_manifest, unpack_model
 from sagebox.names import check_resource_name
 from sagebox.session import Session
 
@@ -31,12 +32,16 @@ class ModelClient:
     ) -> ModelRecord:
         """Register the model.tar.gz of ``training_job`` (or at ``artifact_uri``) as ``name``.
 
-        The archive is opened and its manifest checked before anything is recorded.
+        The archive is opened and its manifest checked before anything is recorded; its
+        SHA-256 is recorded with it, and every later load (endpoints, batch transform,
+        evaluation, clarify, edge export) refuses an archive that no longer matches. An archive
+        a job wrote must still be the one the job recorded.
 
         Raises:
             InputDataError: if ``name`` breaks the resource-name rule (:mod:`sagebox.names`),
                 neither or both sources are given, or the job has no model.
             AlreadyExistsError: if the name is taken.
+            ArtifactIntegrityError: if the archive differs from the one its job wrote.
         """
         check_resource_name("model", name)
         if (training_job is None) == (artifact_uri is None):
@@ -57,8 +62,15 @@ class ModelClient:
             archive = self.session.storage.download(
                 self.session.key_for(artifact_uri), Path(tmp) / "model.tar.gz"
             )
-            from sagebox.models.package import read_manifest
-
+            digest = sha256_file(archive)
+            written = written_sha256(self.session, artifact_uri)
+            if written is not None:
+                verify_archive(
+                    archive,
+                    written,
+                    f"the model archive {artifact_uri}",
+                    "re-run the job that wrote it (the lake copy changed since)",
+                )
             manifest = read_manifest(unpack_model(archive, Path(tmp) / "model"))
         return self.session.metadata.create_model(
             ModelRecord(
@@ -67,6 +79,7 @@ class ModelClient:
                 manifest=manifest,
                 source_job=training_job,
                 created_at=datetime.now(UTC),
+                sha256=digest,
             )
         )
 

@@ -224,14 +224,11 @@ def export_model(
     """
     import tempfile
 
-    from sagebox.models.package import unpack_model
+    from sagebox.models.artifacts import fetch_verified
 
     record = session.metadata.get_model(model_name)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = session.storage.download(
-            session.key_for(record.artifact_uri), Path(tmp) / "model.tar.gz"
-        )
-        model_dir = unpack_model(archive, Path(tmp) / "model")
+        model_dir = fetch_verified(session, record, Path(tmp) / "package")
         started = time.perf_counter()
         meta = export_onnx(model_dir, out_dir, quantize=quantize)
         report: dict[str, Any] = {

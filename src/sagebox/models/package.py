@@ -44,7 +44,7 @@ def build_manifest(
         },
         "environment": {
             "python": platform.python_version(),
-            "requires": _requirements(["sagebox", "scikit-learn", "numpy", "joblib"]),
+            "requires": _requirements(["sagebox", "scikit-learn", "numpy", "skops"]),
         },
         "entry_point": "code/inference.py",
         **extra,

@@ -361,9 +361,12 @@ class MetadataStoreSuite:
     def test_models_crud(self, store: MetadataStore) -> None:
         manifest = {"algorithm": "xgboost", "labels": [-1, 0, 1], "signature": {"input": "text"}}
         created = store.create_model(ModelRecord("m1", "file:///m1.tar.gz", manifest, "train-1"))
-        store.create_model(ModelRecord("m2", "file:///m2.tar.gz"))
+        digest = "ab" * 32
+        store.create_model(ModelRecord("m2", "file:///m2.tar.gz", sha256=digest))
         _assert_utc(created.created_at)
         assert store.get_model("m1") == created and created.manifest == manifest
+        assert created.sha256 is None
+        assert store.get_model("m2").sha256 == digest and store.get_model("m2").manifest == {}
         assert [m.name for m in store.list_models()] == ["m2", "m1"]
         with pytest.raises(AlreadyExistsError, match="'m1'"):
             store.create_model(ModelRecord("m1", "file:///other"))

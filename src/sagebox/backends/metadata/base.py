@@ -101,13 +101,18 @@ class ArtifactRecord:
 
 @dataclass
 class ModelRecord:
-    """A packaged model: artifact URI + manifest (signature, algorithm, labels, environment)."""
+    """A packaged model: artifact URI + manifest (signature, algorithm, labels, environment).
+
+    ``sha256`` is the hex SHA-256 of the archive at registration; every load checks it (None
+    only for records written before sagebox recorded it).
+    """
 
     name: str
     artifact_uri: str
     manifest: dict[str, Any] = field(default_factory=dict)
     source_job: str | None = None
     created_at: datetime | None = None
+    sha256: str | None = None
 
 
 @dataclass

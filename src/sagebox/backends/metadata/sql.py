@@ -314,7 +314,7 @@ class SqlMetadataStore(MetadataStore):
         row = ModelRow(
             name=model.name,
             artifact_uri=model.artifact_uri,
-            manifest=dict(model.manifest),
+            manifest=_model_column(model),
             source_job=model.source_job,
             created_at=model.created_at or _now(),
         )
@@ -494,13 +494,28 @@ def _artifact_record(row: ArtifactRow) -> ArtifactRecord:
     )
 
 
+#: The key under which the archive's SHA-256 rides in the ``models.manifest`` JSON column (no
+#: schema change; a manifest of a package never holds it: ``ModelRecord.manifest`` drops it).
+_SHA256_KEY = "__sagebox_sha256__"
+
+
+def _model_column(model: ModelRecord) -> dict[str, Any]:
+    column = {k: v for k, v in model.manifest.items() if k != _SHA256_KEY}
+    if model.sha256 is not None:
+        column[_SHA256_KEY] = model.sha256
+    return column
+
+
 def _model_record(row: ModelRow) -> ModelRecord:
+    manifest = dict(row.manifest)
+    sha256 = manifest.pop(_SHA256_KEY, None)
     return ModelRecord(
         name=row.name,
         artifact_uri=row.artifact_uri,
-        manifest=dict(row.manifest),
+        manifest=manifest,
         source_job=row.source_job,
         created_at=_utc(row.created_at),
+        sha256=sha256 if isinstance(sha256, str) else None,
     )
 
 

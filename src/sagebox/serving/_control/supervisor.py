@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.backends.metadata.base import EndpointRecord
-from sagebox.config import make_private_dir
 from sagebox.errors import (
     AlreadyExistsError,
     InputDataError,
@@ -397,25 +396,17 @@ class Supervisor:
 
     async def _model_dir(self, model_name: str) -> Path:
         async with self._model_lock:
+            from sagebox.models import fetch_verified
+
             record = await asyncio.to_thread(self.session.metadata.get_model, model_name)
-            digest = hashlib.sha256(record.artifact_uri.encode()).hexdigest()[:12]
+            # keyed by the verified digest: a model re-registered with another archive under the
+            # same name never reuses the old unpacked copy
             check_resource_name("model", model_name)
-            target = self.session.settings.home / "serving" / "models" / f"{model_name}-{digest}"
-            if not (target / "model" / "manifest.json").is_file():
-                await asyncio.to_thread(self._unpack, record.artifact_uri, target)
+            tag = record.sha256 or hashlib.sha256(record.artifact_uri.encode()).hexdigest()
+            target = self.session.settings.home / "serving" / "models" / f"{model_name}-{tag[:16]}"
+            if record.sha256 is None or not (target / "model" / "manifest.json").is_file():
+                await asyncio.to_thread(fetch_verified, self.session, record, target)
             return target / "model"
-
-    def _unpack(self, artifact_uri: str, target: Path) -> None:
-        import shutil
-
-        from sagebox.models.package import unpack_model
-
-        shutil.rmtree(target, ignore_errors=True)
-        make_private_dir(target)
-        archive = self.session.storage.download(
-            self.session.key_for(artifact_uri), target / "model.tar.gz"
-        )
-        unpack_model(archive, target / "model")
 
     def _autoscale(self) -> None:
         now = time.monotonic()

@@ -27,17 +27,13 @@ _TYPES = {".csv": "text/csv", ".jsonl": "application/jsonlines", ".json": "appli
 
 def run_transform_job(ctx: Any) -> None:
     """The ``batch-transform`` job kind."""
-    from sagebox.models.package import unpack_model
+    from sagebox.models import fetch_verified
     from sagebox.serving._control.instances import VariantRuntime
     from sagebox.serving.config import ProductionVariant, parse_config
 
     config = parse_config(TransformConfig, ctx.parameters["transform"], "transform config")
     session = ctx.session
-    record = session.metadata.get_model(config.model)
-    archive = session.storage.download(
-        session.key_for(record.artifact_uri), ctx.workdir / "model.tar.gz"
-    )
-    model_dir = unpack_model(archive, ctx.workdir / "model")
+    model_dir = fetch_verified(session, config.model, ctx.workdir / "model")
     keys = _input_keys(session, config.input)
     payload = int(config.max_payload_mb * 2**20)
     spec = {

@@ -5,7 +5,9 @@ A request names its model in ``X-Sagebox-Target-Model``: a key relative to the v
 first request for a model downloads and unpacks it and runs ``model_fn``; later ones hit the
 cache. When the loaded models would exceed the memory budget (or ``max_models``), the least
 recently used ones are unloaded first. A model's footprint is estimated by its unpacked size on
-disk, which for scikit-learn pickles is close to its size in memory.
+disk, which for scikit-learn models (skops arrays, JSON vocabularies) is close to its size in
+memory. An archive under the prefix loads only once its SHA-256 is recorded (registered with
+``sagebox models create``) and matches (see docs/security.md).
 
 Downloads run on worker threads; every ``model_fn`` and every prediction runs on one model
 thread of the cache (:func:`~sagebox.serving._worker.batching.model_thread`), so that torch models
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from sagebox.backends.metadata.base import ModelRecord
 from sagebox.errors import InputDataError, NotFoundError
 from sagebox.models import HookModel
 from sagebox.serving._worker.batching import model_thread
@@ -122,20 +125,24 @@ class ModelCache:
             shutil.rmtree(self._dir_for(name), ignore_errors=True)
 
     def _fetch(self, target: str) -> tuple[Path, int]:
-        """Download and unpack ``target``; its directory and size on disk."""
-        from sagebox.models.package import unpack_model
+        """Download, verify and unpack ``target``; its directory and size on disk.
 
-        key = self._resolve(target)
+        An archive under the prefix loads only if its SHA-256 is recorded (registered with
+        ``sagebox models create``, or written by a job) and matches.
+        """
+        from sagebox.models import fetch_verified, fetch_verified_uri
+
+        source = self._resolve(target)
         workdir = self._dir_for(target)
         with self._mutex:  # one download at a time keeps peak disk use bounded
-            shutil.rmtree(workdir, ignore_errors=True)
-            archive = self.session.storage.download(key, workdir / "model.tar.gz")
-            model_dir = unpack_model(archive, workdir / "model")
-            archive.unlink()
+            if isinstance(source, str):
+                model_dir = fetch_verified_uri(self.session, source, workdir)
+            else:
+                model_dir = fetch_verified(self.session, source, workdir)
         size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
         return model_dir, size
 
-    def _resolve(self, target: str) -> str:
+    def _resolve(self, target: str) -> str | ModelRecord:
         parts = Path(target).parts
         if not target or target.startswith("/") or ".." in parts or "://" in target:
             raise InputDataError(
@@ -152,7 +159,7 @@ class ModelCache:
                 f"target model {target!r} is neither under {self.prefix}/ nor registered",
                 hint="upload the model.tar.gz under the prefix or register it",
             ) from None
-        return str(self.session.key_for(record.artifact_uri))
+        return record
 
     def _dir_for(self, target: str) -> Path:
         return self.cache_dir / hashlib.sha256(target.encode()).hexdigest()[:16]
