@@ -87,7 +87,16 @@ def create_store_engine(url: URL, *, connect_timeout: float, busy_timeout: float
 def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     memory = is_memory(url)
     if not memory and not url.query.get("uri") and url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the folder {str(folder)!r} of the SQLite metadata database "
+                f"{url.database!r}: {exc.strerror or type(exc).__name__}",
+                hint="point SAGEBOX_METADATA_URI at a file in a folder you can write, e.g. "
+                "sqlite:///$HOME/.sagebox/sagebox.db",
+            ) from None
     kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}
     if memory:
         # One shared connection, or every checkout would see a different empty database.
