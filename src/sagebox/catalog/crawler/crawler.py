@@ -191,6 +191,8 @@ class Crawler:
             serde = {"delimiter": fmt.delimiter or ",", "header": True, "quote": '"'}
         if fmt.compression:
             serde["compression"] = fmt.compression
+        if schema.encoding != "utf-8":
+            serde["encoding"] = schema.encoding  # the SQL engine reads the files with it
         parameters: dict[str, Any] = {
             "crawler_root": root.uri,
             "classification": fmt.name,
