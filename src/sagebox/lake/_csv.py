@@ -68,7 +68,7 @@ def read_delimited(
         InputDataError: a malformed row under ``"fail"``, invalid UTF-8 or an empty file.
     """
     parse = _Parse(uri, open_file, sep, compression)
-    parse.encoding = str(kwargs.pop("encoding", None) or parse.detect_encoding())
+    parse.encoding = str(kwargs.get("encoding") or parse.detect_encoding())
     leading = parse.leading_bad_records()
     if leading and on_bad_lines == "fail":
         _, line, detail = leading[0]
