@@ -118,3 +118,25 @@ def test_transform_and_export_commands(cli, sagebox_env: Path, tmp_path: Path) -
     assert export.returncode == 0, export.stderr
     report = json.loads(export.stdout.strip().splitlines()[-1])
     assert report["parity"]["runtimes"]["onnx"]["accuracy"] == 1.0
+
+
+def test_transform_exits_nonzero_when_its_job_fails(cli, sagebox_env: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 defect 7: `sagebox transform` exited 0 although its job had failed."""
+    session = Session()
+    register_tiny_models(session, tmp_path / "models")
+    session.storage.write_bytes("raw/bad.jsonl", b"1\n2\n")  # the model scores strings only
+    for extra in ((), ("--json",)):
+        result = cli(
+            "transform",
+            "--model",
+            "tiny-v1",
+            "--input",
+            "raw/bad.jsonl",
+            "--output",
+            "scored-bad",
+            "--concurrency",
+            "1",
+            *extra,
+        )
+        assert result.returncode == 1, (extra, result.stdout, result.stderr)
+        assert "Failed" in result.stdout and "Traceback" not in result.stderr

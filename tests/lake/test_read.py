@@ -154,10 +154,15 @@ def test_bad_arguments(sagebox_env: object) -> None:
 
 
 def test_non_utf8_csv(sagebox_env: object) -> None:
+    """Latin-1 and UTF-16 (with its BOM) are read; other encodings are refused, named."""
     s = Session()
     s.storage.write_bytes("raw/latin.csv", "a\nTr\xe8s\n".encode("latin-1"))
-    with pytest.raises(InputDataError, match="not valid UTF-8"):
-        lake.read_csv("raw/latin.csv", session=s)
+    assert lake.read_csv("raw/latin.csv", session=s)["a"].tolist() == ["Très"]
+    s.storage.write_bytes("raw/utf16.jsonl", '{"a": "Très"}\n'.encode("utf-16"))
+    assert lake.read_json("raw/utf16.jsonl", session=s)["a"].tolist() == ["Très"]
+    s.storage.write_bytes("raw/ru.csv", "a\nПривет мир как дела\n".encode("cp1251"))
+    with pytest.raises(InputDataError, match="not valid UTF-8 \\(looks like cp1251\\)"):
+        lake.read_csv("raw/ru.csv", session=s)
 
 
 def test_no_warning_for_clean_reads(sagebox_env: object) -> None:

@@ -19,32 +19,25 @@ def read_frame(source: str) -> pd.DataFrame:
     Raises:
         InputDataError: if the file is missing or of an unknown type.
     """
-    import pandas as pd
-
+    from sagebox import lake
     from sagebox.errors import InputDataError
+    from sagebox.lake import format_of
 
+    # Local files go through the lake's readers too: they turn malformed CSV, invalid
+    # Parquet, bad JSON lines and undecodable text into one-line InputDataErrors.
     path = Path(source)
-    if "://" not in source and path.is_file():
-        suffix = "".join(path.suffixes[-2:]).lower()
-        if suffix.endswith(".parquet"):
-            return pd.read_parquet(path)
-        if suffix.endswith((".jsonl", ".json", ".jsonl.gz")):
-            return pd.read_json(path, lines=True)
-        if suffix.endswith((".csv", ".csv.gz", ".tsv")):
-            return pd.read_csv(path, sep="\t" if suffix.endswith(".tsv") else ",")
+    local = "://" not in source and path.is_file()
+    fmt = format_of(source.rstrip("/"))
+    if local and fmt is None:
         raise InputDataError(
             f"cannot read {source}: unknown file type",
             hint="give a .csv, .tsv, .parquet or .jsonl file",
         )
-    from sagebox import lake
-    from sagebox.lake import format_of
-
-    fmt = format_of(source.rstrip("/"))
     kind = fmt.kind if fmt is not None else "parquet"
     readers: dict[str, Callable[..., pd.DataFrame]] = {
         "parquet": lake.read_parquet,
         "csv": lake.read_csv,
         "json": lake.read_json,
     }
-    frame: pd.DataFrame = readers[kind](source)
+    frame: pd.DataFrame = readers[kind](str(path.resolve()) if local else source)
     return frame

@@ -73,15 +73,18 @@ def transform(
         )
     if json_output:
         print_json(job)
-        return
-    console.print(
-        f"job {job.name}: {job.status.value}"
-        + (f" ({job.failure_reason})" if job.failure_reason else "")
-    )
-    for name, uri in job.outputs.items():
-        console.print(f"  {name} -> {uri}")
-    if job.metrics:
+    else:
         console.print(
-            f"  {int(job.metrics.get('records', 0))} records, "
-            f"{job.metrics.get('records_per_second', 0):.0f} records/s"
+            f"job {job.name}: {job.status.value}"
+            + (f" ({job.failure_reason})" if job.failure_reason else "")
         )
+        for name, uri in job.outputs.items():
+            console.print(f"  {name} -> {uri}")
+        if job.metrics:
+            console.print(
+                f"  {int(job.metrics.get('records', 0))} records, "
+                f"{job.metrics.get('records_per_second', 0):.0f} records/s"
+            )
+    # a job that ended without completing is a failed command (as `jobs wait` and `process`)
+    if wait and job.status.value != "Completed":
+        raise typer.Exit(1)

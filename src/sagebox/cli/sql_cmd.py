@@ -48,7 +48,13 @@ def sql(
     if file is not None:
         if not file.is_file():
             raise InputDataError(f"{file}: no such SQL file", hint="check the path")
-        query = file.read_text(encoding="utf-8")
+        try:
+            query = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputDataError(
+                f"{file}: the SQL file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                hint="give a text file of SQL, saved as UTF-8",
+            ) from None
     if not query:
         raise InputDataError("no SQL given", hint='pass it as an argument: sagebox sql "SELECT 1"')
     if output_format not in ("table", "csv", "json"):

@@ -84,11 +84,24 @@ def _decode(path: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        source = _likely_encoding(data)
         raise InputDataError(
             f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
-            f"line {line})",
-            hint="re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+            f"line {line}; looks like {source})",
+            hint=f"re-save the file as UTF-8 (e.g. `iconv -f {source} -t utf-8`)",
         ) from None
+
+
+def _likely_encoding(data: bytes) -> str:
+    """UTF-16 (a byte-order mark, or NULs at every other byte) or, failing that, Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:4096]
+    if head[1::2].count(0) > 0.7 * len(head[1::2]) > 0:
+        return "utf-16le"
+    if head[0::2].count(0) > 0.7 * len(head[0::2]) > 0:
+        return "utf-16be"
+    return "latin1"
 
 
 def _parse_csv(path: Path, text: str) -> pd.DataFrame:

@@ -175,6 +175,8 @@ def top_terms(summary: TextSummary) -> go.Figure:
     from plotly.subplots import make_subplots
 
     groups = [g for g in (*_ORDER, "all") if g in summary.top_terms]
+    if not groups:  # no words at all (empty or non-text reviews): an empty chart, not a crash
+        return _layout(go.Figure(), "Top terms")
     fig = make_subplots(rows=1, cols=len(groups), subplot_titles=groups, horizontal_spacing=0.12)
     rows = 1
     for index, group in enumerate(groups, start=1):

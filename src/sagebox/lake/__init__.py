@@ -17,6 +17,8 @@ Example:
 from __future__ import annotations
 
 from sagebox.lake._csv import BadLine
+from sagebox.lake._encoding import SAMPLE_BYTES as ENCODING_SAMPLE_BYTES
+from sagebox.lake._encoding import detect_encoding
 from sagebox.lake._formats import FileFormat, format_of, sniff_format
 from sagebox.lake._location import Location, locate
 from sagebox.lake._ops import Entry, Transfer, cat, du, get, ls, put, rm
@@ -26,6 +28,7 @@ from sagebox.lake._vacuum import VacuumResult, vacuum
 from sagebox.lake._write import WriteMode, WriteResult, to_csv, to_json, to_parquet
 
 __all__ = [
+    "ENCODING_SAMPLE_BYTES",
     "BadLine",
     "Entry",
     "FileFormat",
@@ -37,6 +40,7 @@ __all__ = [
     "WriteMode",
     "WriteResult",
     "cat",
+    "detect_encoding",
     "du",
     "format_of",
     "get",

@@ -17,6 +17,7 @@ from typing import IO, Any, cast
 import pandas as pd
 
 from sagebox.errors import InputDataError
+from sagebox.lake._encoding import SAMPLE_BYTES, detect_encoding
 
 __all__ = ["BadLine", "read_delimited"]
 
@@ -67,6 +68,7 @@ def read_delimited(
         InputDataError: a malformed row under ``"fail"``, invalid UTF-8 or an empty file.
     """
     parse = _Parse(uri, open_file, sep, compression)
+    parse.encoding = str(kwargs.get("encoding") or parse.detect_encoding())
     leading = parse.leading_bad_records()
     if leading and on_bad_lines == "fail":
         _, line, detail = leading[0]
@@ -76,7 +78,7 @@ def read_delimited(
         "compression": compression,
         "on_bad_lines": "error" if on_bad_lines == "fail" else "warn",
         "index_col": False,
-        "encoding": "utf-8",
+        "encoding": parse.encoding,
         **kwargs,
     }
     if leading:
@@ -107,6 +109,24 @@ class _Parse:
         self.sep = sep
         self.compression = compression
         self.messages: list[str] = []
+        self.encoding = "utf-8"
+
+    def detect_encoding(self) -> str:
+        """The file's encoding, from its first bytes (refuses what cannot be read)."""
+        import gzip
+
+        with self.open_file() as raw:
+            binary = (
+                cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if self.compression == "gzip" else raw
+            )
+            try:
+                head = binary.read(SAMPLE_BYTES)
+            except (OSError, EOFError) as exc:  # a truncated or fake gzip stream
+                raise InputDataError(
+                    f"{self.uri}: not a readable gzip file ({exc})",
+                    hint="re-compress the file, or remove the .gz suffix if it is not gzipped",
+                ) from None
+        return detect_encoding(head, self.uri)
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run one pandas parsing step."""
@@ -114,10 +134,16 @@ class _Parse:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             try:
                 result = fn()
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError as exc:  # past the sample that chose the encoding
                 raise InputDataError(
-                    f"{self.uri}: not valid UTF-8 ({exc.reason})",
-                    hint="re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+                    f"{self.uri}: not valid {self.encoding} text ({exc.reason})",
+                    hint="re-save the whole file as UTF-8 (e.g. with iconv -f <its encoding> "
+                    "-t utf-8)",
+                ) from None
+            except (OSError, EOFError) as exc:  # a truncated or fake gzip stream
+                raise InputDataError(
+                    f"{self.uri}: cannot read the file ({exc})",
+                    hint="re-compress or re-export the file",
                 ) from None
             except pd.errors.EmptyDataError:
                 raise InputDataError(
@@ -166,7 +192,7 @@ class _Parse:
 
         raw = self.open_file()
         binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if self.compression == "gzip" else raw
-        return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+        return io.TextIOWrapper(binary, encoding=self.encoding, errors="replace", newline="")
 
     def record_lines(self, upto: int) -> dict[int, int]:
         """Physical start line of records 1..``upto`` (1-based, header and blanks counted)."""

@@ -213,7 +213,14 @@ def cat(
     with fs.open(f"{root.rstrip('/')}/{loc.key}", "rb") as raw:
         handle = gzip.GzipFile(fileobj=raw) if loc.key.lower().endswith(".gz") else raw
         while True:
-            block = handle.read(chunk)
+            try:
+                block = handle.read(chunk)
+            except (OSError, EOFError) as exc:  # not gzip after all, or cut short
+                raise InputDataError(
+                    f"{loc.uri}: not a readable gzip file ({exc})",
+                    hint="`sagebox lake get` it to look at the bytes; re-upload it compressed, "
+                    "or without the .gz suffix",
+                ) from None
             if not block:
                 return
             yield block

@@ -14,6 +14,7 @@ import pandas as pd
 from sagebox.backends.storage.hive import partition_values
 from sagebox.errors import InputDataError
 from sagebox.lake._csv import BadLine, read_delimited
+from sagebox.lake._encoding import SAMPLE_BYTES, detect_encoding
 from sagebox.lake._formats import FileFormat, format_of
 from sagebox.lake._location import Location, locate
 
@@ -302,7 +303,15 @@ def _json_frames(
     records: list[dict[str, Any]] = []
     with file.open() as raw:
         binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if file.format.compression else raw
-        text = io.TextIOWrapper(binary, encoding="utf-8", errors="strict")
+        try:
+            encoding = detect_encoding(binary.read(SAMPLE_BYTES), file.uri)
+        except (OSError, EOFError) as exc:
+            raise InputDataError(
+                f"{file.uri}: cannot read the file ({exc})", hint="re-compress or re-export it"
+            ) from None
+    with file.open() as raw:
+        binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if file.format.compression else raw
+        text = io.TextIOWrapper(binary, encoding=encoding, errors="strict")
         try:
             for number, line in enumerate(text, start=1):
                 if not line.strip():
@@ -327,7 +336,12 @@ def _json_frames(
                     records = []
         except UnicodeDecodeError as exc:
             raise InputDataError(
-                f"{file.uri}: not valid UTF-8 ({exc.reason})", hint="re-save the file as UTF-8"
+                f"{file.uri}: not valid {encoding} text ({exc.reason})",
+                hint="re-save the whole file as UTF-8",
+            ) from None
+        except (OSError, EOFError) as exc:  # a truncated gzip stream
+            raise InputDataError(
+                f"{file.uri}: cannot read the file ({exc})", hint="re-compress or re-export it"
             ) from None
     if records or chunksize is None:
         yield pd.DataFrame.from_records(records)

@@ -102,8 +102,33 @@ def create_view(con: duckdb.DuckDBPyConnection, session: Session, table: Table) 
         con.execute(f"CREATE OR REPLACE VIEW {target} AS {_empty_select(table)}")
         return 0
     paths = [duckdb_path(con, f) for f in files]
-    con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {_reader(table, paths)}")
+    import duckdb
+
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {_reader(table, paths)}")
+    except duckdb.Error as exc:  # DuckDB sniffs the files here: binary, undecodable, not CSV
+        raise unreadable_table(table, exc) from None
     return len(paths)
+
+
+def unreadable_table(table: Table, exc: Exception) -> InputDataError:
+    """A one-line error for a table whose files DuckDB cannot read (names the table and why)."""
+    text = str(exc)
+    lines = [line.strip() for line in text.split("\n\n", 1)[0].splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    reason = reason.split(": ", 1)[1] if reason.endswith(".") and ": " in reason else reason
+    if "not utf-8 encoded" in text.lower() or "invalid unicode" in text.lower():
+        reason = "its files are not valid UTF-8 text"
+        hint = (
+            "re-save the files as UTF-8, then run `sagebox crawl` again (it records UTF-16 "
+            "and Latin-1 files' encoding)"
+        )
+    else:
+        hint = (
+            f"check the files under {table.location} (`sagebox lake cat` one of them); remove "
+            f"or fix those that are not {table.format}, then run `sagebox crawl` again"
+        )
+    return InputDataError(f"cannot read table {table.full_name}: {reason[:300]}", hint=hint)
 
 
 def _is_object(table: Table) -> bool:
@@ -149,6 +174,9 @@ def _reader(table: Table, paths: list[str]) -> str:
     options.append(f"escape = {escape}")
     if types:
         options.append(f"types = {{{types}}}")
+    encoding = str(serde.get("encoding") or "utf-8")
+    if encoding.lower() not in ("utf-8", "utf8"):
+        options.append(f"encoding = {_literal(encoding)}")
     if serde.get("on_bad_lines") == "skip":
         options.append("ignore_errors = true")
     return f"read_csv({files}, {', '.join(options)})"

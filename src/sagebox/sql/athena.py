@@ -356,7 +356,9 @@ def sql_error(exc: Exception, query: str) -> SqlError:
     """A :class:`SqlError` from a DuckDB exception: its message, line and column."""
     text = str(exc)
     head, _, rest = text.partition("\n\nLINE ")
-    message = "; ".join(part.strip() for part in head.splitlines() if part.strip())
+    # DuckDB's first paragraph says what went wrong; reader errors go on with pages of options
+    first = head.split("\n\n", 1)[0]
+    message = "; ".join(part.strip() for part in first.splitlines() if part.strip())[:500]
     line = column = None
     hint = "check the query and the table and column names (sagebox catalog tables list)"
     if rest:

@@ -209,6 +209,53 @@ class CatalogStoreSuite:
         assert [d.name for d in second.list_databases()] == ["reviews"]
         second.close()
 
+    def test_transaction_commits_all_changes_at_its_end(
+        self, catalog: CatalogStore, open_catalog: OpenCatalog
+    ) -> None:
+        other = open_catalog()
+        try:
+            with catalog.transaction():
+                catalog.create_database(Database("reviews"))
+                catalog.create_table(_table())
+                catalog.put_partitions(
+                    "reviews",
+                    "raw",
+                    [Partition("reviews", "raw", ["A"], "s3://lake/raw/product_category=A")],
+                )
+                with catalog.transaction():  # nested: joins the outer block
+                    catalog.create_table(_table("clean"))
+                # the block sees its own changes ...
+                assert catalog.get_table("reviews", "raw").name == "raw"
+                assert len(catalog.list_partitions("reviews", "raw")) == 1
+            # ... and everyone sees all of them once it ended
+            assert [t.name for t in other.list_tables("reviews")] == ["clean", "raw"]
+        finally:
+            other.close()
+
+    def test_transaction_that_raises_changes_nothing(self, catalog: CatalogStore) -> None:
+        catalog.create_database(Database("kept"))
+        with pytest.raises(RuntimeError), catalog.transaction():
+            catalog.create_database(Database("reviews"))
+            catalog.create_table(_table())
+            catalog.delete_database("kept")
+            raise RuntimeError("crawler died")
+        assert [d.name for d in catalog.list_databases()] == ["kept"]
+
+    def test_failed_call_in_a_transaction_undoes_only_itself(self, catalog: CatalogStore) -> None:
+        with catalog.transaction():
+            catalog.create_database(Database("reviews"))
+            catalog.create_table(_table())
+            with pytest.raises(AlreadyExistsError):
+                catalog.create_table(_table())
+            with pytest.raises(NotFoundError):
+                catalog.put_partitions(
+                    "reviews",
+                    "nope",
+                    [Partition("reviews", "raw", ["A"], "s3://lake/raw/product_category=A")],
+                )
+            catalog.create_table(_table("clean"))
+        assert [t.name for t in catalog.list_tables("reviews")] == ["clean", "raw"]
+
 
 class QueryHistorySuite:
     """Every check a query history passes; needs an ``open_query_history`` fixture."""

@@ -89,7 +89,16 @@ def create_store_engine(url: URL, *, connect_timeout: float, busy_timeout: float
 def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     memory = is_memory(url)
     if not memory and not url.query.get("uri") and url.database:
-        make_private_dir(Path(url.database).parent)
+        folder = Path(url.database).parent
+        try:
+            make_private_dir(folder)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the folder {str(folder)!r} of the SQLite metadata database "
+                f"{url.database!r}: {exc.strerror or type(exc).__name__}",
+                hint="point SAGEBOX_METADATA_URI at a file in a folder you can write, e.g. "
+                "sqlite:///$HOME/.sagebox/sagebox.db",
+            ) from None
         with contextlib.suppress(OSError):  # SQLite reports an unusable path itself
             create_private_database(Path(url.database))
     kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import abc
 import difflib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -256,6 +257,27 @@ class CatalogStore(abc.ABC):
     @abc.abstractmethod
     def delete_partitions(self, database: str, table: str, values: list[list[str | None]]) -> int:
         """Delete the partitions with these values; return how many existed."""
+
+    # atomic groups of changes
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Make the changes inside the ``with`` block one atomic change of the catalog.
+
+        All are committed when the block ends; none if it raises or the process dies before.
+        Reads in the block (same thread) see the block's changes; other readers see the
+        catalog as it was until the end. A method that raises inside the block (e.g.
+        :class:`~sagebox.errors.AlreadyExistsError`) undoes only its own change, so the
+        caller may handle it and go on. Blocks may nest (an inner block joins the outer one).
+
+        Example:
+            >>> from sagebox.backends.metadata import open_catalog_store
+            >>> catalog = open_catalog_store("sqlite:///:memory:")
+            >>> with catalog.transaction():
+            ...     _ = catalog.create_database(Database("a"))
+            ...     _ = catalog.create_database(Database("b"))
+            >>> [d.name for d in catalog.list_databases()]
+            ['a', 'b']
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

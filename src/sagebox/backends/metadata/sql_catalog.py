@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +48,30 @@ class SqlCatalogStore(CatalogStore):
 
     def __init__(self, url: str) -> None:
         self._db = SqlDatabase(url)
+        self._local = threading.local()  # the open transaction() session of each thread
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if getattr(self._local, "session", None) is not None:
+            yield  # nested: part of the outer block
+            return
+        with self._db.session(write=True) as session:
+            self._local.session = session
+            try:
+                yield
+            finally:
+                self._local.session = None
+
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[Session]:
+        """A transaction of its own, or a savepoint in the thread's open transaction()."""
+        outer: Session | None = getattr(self._local, "session", None)
+        if outer is None:
+            with self._db.session(write=write) as session:
+                yield session
+            return
+        with self._db.unavailable_as_error(), outer.begin_nested():
+            yield outer
 
     def __repr__(self) -> str:
         return f"SqlCatalogStore({self._db.masked_url!r})"
@@ -59,7 +86,7 @@ class SqlCatalogStore(CatalogStore):
             created_at=database.created_at or _now(),
         )
         try:
-            with self._db.session(write=True) as session:
+            with self._session(write=True) as session:
                 session.add(row)
                 session.flush()
                 return _database(row)
@@ -70,16 +97,16 @@ class SqlCatalogStore(CatalogStore):
             ) from exc
 
     def get_database(self, name: str) -> Database:
-        with self._db.session() as session:
+        with self._session() as session:
             return _database(self._database_row(session, name))
 
     def list_databases(self) -> list[Database]:
-        with self._db.session() as session:
+        with self._session() as session:
             rows = session.scalars(select(DatabaseRow).order_by(DatabaseRow.name))
             return [_database(row) for row in rows]
 
     def update_database(self, database: Database) -> Database:
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row = self._database_row(session, database.name)
             row.description = database.description or ""
             row.location = database.location
@@ -88,7 +115,7 @@ class SqlCatalogStore(CatalogStore):
             return _database(row)
 
     def delete_database(self, name: str, cascade: bool = False) -> None:
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row = self._database_row(session, name)
             tables = list(session.scalars(select(TableRow).where(TableRow.database_id == row.id)))
             if tables and not cascade:
@@ -107,7 +134,7 @@ class SqlCatalogStore(CatalogStore):
         _check_table(table)
         now = _now()
         try:
-            with self._db.session(write=True) as session:
+            with self._session(write=True) as session:
                 db = self._database_row(session, table.database)
                 row = TableRow(database_id=db.id, name=check_name("table", table.name))
                 _fill(row, table)
@@ -123,7 +150,7 @@ class SqlCatalogStore(CatalogStore):
             ) from exc
 
     def get_table(self, database: str, name: str) -> Table:
-        with self._db.session() as session:
+        with self._session() as session:
             row, db_name = self._table_row(session, database, name)
             return _table(row, db_name)
 
@@ -133,7 +160,7 @@ class SqlCatalogStore(CatalogStore):
             .join(DatabaseRow, TableRow.database_id == DatabaseRow.id)
             .order_by(DatabaseRow.name, TableRow.name)
         )
-        with self._db.session() as session:
+        with self._session() as session:
             if database is not None:
                 db = self._database_row(session, database)
                 stmt = stmt.where(TableRow.database_id == db.id)
@@ -141,7 +168,7 @@ class SqlCatalogStore(CatalogStore):
 
     def update_table(self, table: Table) -> Table:
         _check_table(table)
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row, db_name = self._table_row(session, table.database, table.name, for_update=True)
             _fill(row, table)
             row.updated_at = _now()
@@ -149,7 +176,7 @@ class SqlCatalogStore(CatalogStore):
             return _table(row, db_name)
 
     def delete_table(self, database: str, name: str) -> None:
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row, _ = self._table_row(session, database, name)
             session.execute(delete(PartitionRow).where(PartitionRow.table_id == row.id))
             session.delete(row)
@@ -157,7 +184,7 @@ class SqlCatalogStore(CatalogStore):
     # partitions
     def put_partitions(self, database: str, table: str, partitions: list[Partition]) -> int:
         added = 0
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row, _ = self._table_row(session, database, table)
             keys = [c["name"] for c in row.partition_keys]
             existing = {
@@ -187,7 +214,7 @@ class SqlCatalogStore(CatalogStore):
         return added
 
     def list_partitions(self, database: str, table: str) -> list[Partition]:
-        with self._db.session() as session:
+        with self._session() as session:
             row, db_name = self._table_row(session, database, table)
             stmt = (
                 select(PartitionRow)
@@ -197,7 +224,7 @@ class SqlCatalogStore(CatalogStore):
             return [_partition(p, db_name, row.name) for p in session.scalars(stmt)]
 
     def delete_partitions(self, database: str, table: str, values: list[list[str | None]]) -> int:
-        with self._db.session(write=True) as session:
+        with self._session(write=True) as session:
             row, _ = self._table_row(session, database, table)
             keys = [c["name"] for c in row.partition_keys]
             specs = [partition_dir(keys, list(v)) for v in values if len(v) == len(keys)]

@@ -149,7 +149,10 @@ class LocalObjectStore(ObjectStore):
                 path = Path(dirpath, name)
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    stat = path.stat()
+                    try:
+                        stat = path.stat()
+                    except FileNotFoundError:  # a dangling symlink, or deleted since the walk
+                        continue
                     infos.append(ObjectInfo(key, stat.st_size, stat.st_mtime))
         return sorted(infos, key=lambda info: info.key)
 

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from sagebox.catalog.types import from_arrow, from_pandas, widen
-from sagebox.lake import FileFormat, format_of, sniff_format
+from sagebox.lake import (
+    ENCODING_SAMPLE_BYTES,
+    FileFormat,
+    detect_encoding,
+    format_of,
+    sniff_format,
+)
 
 if TYPE_CHECKING:
     from sagebox.backends.storage.base import ObjectInfo, ObjectStore
@@ -42,6 +48,8 @@ class Schema:
     widened: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     sampled: int = 0
+    #: text encoding of the sampled files (CSV/JSON): utf-8, utf-16 or latin-1
+    encoding: str = "utf-8"
 
 
 def choose_format(
@@ -110,11 +118,12 @@ def infer_schema(
     """Sample ``files`` and merge what they say into one :class:`Schema`."""
     schema = Schema()
     seen: dict[str, dict[str, str]] = {}
+    encodings: dict[str, str] = {}
     sampled_rows, sampled_bytes = 0, 0
     sample = sample_files(files, sample_files_count)
     for info in sample:
         try:
-            columns, rows, exact = _sample_one(store, info, fmt, sample_rows)
+            columns, rows, exact, encodings[info.key] = _sample_one(store, info, fmt, sample_rows)
         except Exception as exc:  # noqa: BLE001 - a bad file is reported, not fatal
             schema.warnings.append(f"could not read {info.key}: {_reason(exc)}")
             continue
@@ -130,6 +139,17 @@ def infer_schema(
         if len(set(by_file.values())) > 1:
             shown = ", ".join(f"{t} in {k.rsplit('/', 1)[-1]}" for k, t in by_file.items())
             schema.widened[name] = f"{shown} -> {schema.columns[name]}"
+    if encodings:
+        counts = Counter(encodings.values())
+        schema.encoding = counts.most_common(1)[0][0]
+        if len(counts) > 1:
+            shown = ", ".join(f"{k.rsplit('/', 1)[-1]} is {e}" for k, e in encodings.items())
+            schema.warnings.append(
+                f"files in mixed encodings ({shown}); all are read as {schema.encoding}: "
+                "re-save them as UTF-8"
+            )
+        elif schema.encoding != "utf-8":
+            schema.warnings.append(f"files are {schema.encoding} text (recorded in the table)")
     if schema.sampled:
         total = sum(f.size for f in files)
         schema.row_count = round(sampled_rows * total / max(1, sampled_bytes))
@@ -165,27 +185,34 @@ def _open(store: ObjectStore, key: str) -> IO[bytes]:
 
 def _sample_one(
     store: ObjectStore, info: ObjectInfo, fmt: FileFormat, sample_rows: int
-) -> tuple[dict[str, str], int, bool]:
+) -> tuple[dict[str, str], int, bool, str]:
     """Column types, the file's rows (estimated from the bytes read if not read to the end),
-    and whether that count is exact."""
+    whether that count is exact, and the file's text encoding.
+
+    Raises:
+        InputDataError: a text file that is binary or in an encoding DuckDB cannot read.
+    """
     if fmt.kind == "parquet":
         import pyarrow.parquet as pq
 
         with _open(store, info.key) as handle:
             parquet = pq.ParquetFile(handle)
             columns = {f.name: from_arrow(f.type) for f in parquet.schema_arrow}
-            return columns, int(parquet.metadata.num_rows), True
+            return columns, int(parquet.metadata.num_rows), True, "utf-8"
+    gzipped = fmt.compression == "gzip" or info.key.lower().endswith((".gz", ".gzip"))
     with _open(store, info.key) as raw:
-        gzipped = fmt.compression == "gzip" or info.key.lower().endswith((".gz", ".gzip"))
         binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw
-        text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+        encoding = detect_encoding(binary.read(ENCODING_SAMPLE_BYTES), info.key)
+    with _open(store, info.key) as raw:
+        binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if gzipped else raw
+        text = io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
         lines, consumed, complete = _head(text, fmt, sample_rows)
     columns = _type_lines(lines, fmt)
     rows = max(0, len(lines) - (1 if fmt.kind == "csv" else 0))
     if complete:
-        return columns, rows, True
+        return columns, rows, True, encoding
     size = _uncompressed_size(store, info) if gzipped else info.size
-    return columns, int(rows * size / max(1, consumed)), False
+    return columns, int(rows * size / max(1, consumed)), False, encoding
 
 
 def _head(text: IO[str], fmt: FileFormat, sample_rows: int) -> tuple[list[str], int, bool]:

@@ -22,6 +22,7 @@ from sagebox.catalog.crawler._policy import (
     RecrawlPolicy,
     SchemaChangePolicy,
 )
+from sagebox.catalog.crawler._staged import StagedCatalog
 from sagebox.catalog.crawler._vanished import vanished_partitions, vanished_table
 from sagebox.catalog.crawler.summary import CrawlSummary, TableChange
 from sagebox.errors import InputDataError, NotFoundError, SageboxError
@@ -109,7 +110,9 @@ class Crawler:
         summary = CrawlSummary(root=location.uri, database=database)
         infos = self._list(location)
         summary.files = len(infos)
-        catalog = self.session.catalog
+        # every change is held back and committed at the end in one transaction: a crawler
+        # killed midway leaves the catalog as it was (issue 15)
+        catalog = StagedCatalog(self.session.catalog)
         summary.database_created = _ensure_database(catalog, database, location.uri)
         datasets = discover(infos, location.folder if not _is_object(uri) else _parent(location))
         root_name = _root_name(location)
@@ -135,6 +138,7 @@ class Crawler:
                 summary.tables.append(
                     vanished_table(catalog, table, on_delete=self.on_delete, recrawl=self.recrawl)
                 )
+        catalog.commit()
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -191,6 +195,8 @@ class Crawler:
             serde = {"delimiter": fmt.delimiter or ",", "header": True, "quote": '"'}
         if fmt.compression:
             serde["compression"] = fmt.compression
+        if schema.encoding != "utf-8":
+            serde["encoding"] = schema.encoding  # the SQL engine reads the files with it
         parameters: dict[str, Any] = {
             "crawler_root": root.uri,
             "classification": fmt.name,
