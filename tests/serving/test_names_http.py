@@ -16,6 +16,7 @@ import pytest
 
 from sagebox.errors import InputDataError
 from sagebox.serving import EndpointClient
+from sagebox.serving._http.auth import read_admin_token
 from sagebox.session import Session
 from tests.conftest import free_port
 
@@ -43,13 +44,20 @@ def _outside_home(session: Session) -> set[str]:
 
 
 def _raw(
-    port: int, method: str, path: str, body: dict[str, object] | None = None
-) -> tuple[int, dict]:  # noqa: E501
-    # http.client sends the path as given: httpx would resolve "../" before sending.
+    client: EndpointClient,
+    port: int,
+    method: str,
+    path: str,
+    body: dict[str, object] | None = None,
+) -> tuple[int, dict]:
+    # http.client sends the path as given: httpx would resolve "../" before sending. The admin
+    # token is sent, so what is checked is the name rule, not the authentication.
+    token = read_admin_token(client.session.settings.home)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         payload = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+        conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         return response.status, json.loads(response.read() or b"{}")
     finally:
@@ -67,12 +75,14 @@ def test_admin_api_refuses_crafted_endpoint_names(
 ) -> None:
     client, port = served
     before = _outside_home(client.session)
-    status, body = _raw(port, "POST", "/_admin/endpoints", {"name": name, "config": CONFIG})
+    status, body = _raw(client, port, "POST", "/_admin/endpoints", {"name": name, "config": CONFIG})
     assert status == 400, body
     assert body["error"] == f"invalid endpoint name {name!r}"
     assert "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$" in body["hint"]
     config = {"variants": [{"model": name}]}
-    status, body = _raw(port, "POST", "/_admin/endpoints", {"name": "fine", "config": config})
+    status, body = _raw(
+        client, port, "POST", "/_admin/endpoints", {"name": "fine", "config": config}
+    )
     assert status == 400 and "variants.0.model" in body["error"], body
     assert _outside_home(client.session) == before
     assert _still_served(port)
@@ -94,7 +104,7 @@ def test_admin_paths_with_crafted_names_change_nothing(
 ) -> None:
     client, port = served
     before = _outside_home(client.session)
-    status, body = _raw(port, method, path, {"config": CONFIG} if method == "PUT" else {})
+    status, body = _raw(client, port, method, path, {"config": CONFIG} if method == "PUT" else {})
     assert status in (400, 404), (status, body)
     assert _still_served(port)
     assert _outside_home(client.session) == before
