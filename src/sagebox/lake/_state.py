@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sagebox.backends.compute.lifetime import pid_alive
 from sagebox.errors import InputDataError, JobError, NotFoundError, ServiceUnavailableError
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ class DatasetState:
             started = _float(writer.get("started")) or _started_of(txid)
             age = now - started if started is not None else float("inf")
             if writer.get("host") == host and isinstance(writer.get("pid"), int):
-                if not _alive(int(writer["pid"])) or age > max(older_than, STALE_AFTER):
+                if not pid_alive(int(writer["pid"])) or age > max(older_than, STALE_AFTER):
                     out.append(txid)
             elif age >= older_than:
                 out.append(txid)
@@ -196,16 +197,6 @@ def purge(store: ObjectStore, folder: str) -> list[str]:
 
         update_state(store, folder, forget)
     return deleted
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _float(value: object) -> float | None:

@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-__all__ = ["die_with_parent", "group_members", "kill_group_members"]
+__all__ = ["die_with_parent", "group_members", "group_running", "kill_group_members", "pid_alive"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -47,6 +47,33 @@ def die_with_parent(sig: signal.Signals = signal.SIGKILL) -> Callable[[], None] 
             os.kill(os.getpid(), number)
 
     return preexec
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a zombie, ended but not reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie still answers kill(0)
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def group_running(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` runs (zombies do not count)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return bool(group_members(pgid))
 
 
 def group_members(pgid: int) -> list[int]:

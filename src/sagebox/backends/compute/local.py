@@ -16,7 +16,7 @@ import subprocess
 import time
 
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
-from sagebox.backends.compute.lifetime import die_with_parent
+from sagebox.backends.compute.lifetime import die_with_parent, group_running, pid_alive
 from sagebox.config import create_private_file
 from sagebox.errors import ConfigError, NotFoundError
 
@@ -61,7 +61,7 @@ class LocalCompute(ComputeBackend):
         child = self._children.get(pid)
         if child is not None:
             return TaskState.RUNNING if child.poll() is None else TaskState.EXITED
-        return TaskState.RUNNING if _alive(pid) else TaskState.EXITED
+        return TaskState.RUNNING if pid_alive(pid) else TaskState.EXITED
 
     def wait(self, handle: str, timeout: float | None = None) -> int | None:
         pid = _pid(handle)
@@ -72,7 +72,7 @@ class LocalCompute(ComputeBackend):
             except subprocess.TimeoutExpired:
                 return None
         deadline = None if timeout is None else time.monotonic() + timeout
-        while _alive(pid):
+        while pid_alive(pid):
             if deadline is not None and time.monotonic() > deadline:
                 return None
             time.sleep(_POLL_SECONDS)
@@ -85,7 +85,7 @@ class LocalCompute(ComputeBackend):
         deadline = time.monotonic() + grace_seconds
         while time.monotonic() < deadline:
             # the task, and every process it started that is still in its group
-            if self.state(handle) is TaskState.EXITED and not _group_running(pid):
+            if self.state(handle) is TaskState.EXITED and not group_running(pid):
                 return
             time.sleep(_POLL_SECONDS)
         _signal_group(pid, signal.SIGKILL)
@@ -97,44 +97,6 @@ def _pid(handle: str) -> int:
     if scheme != "local" or not value.isdigit():
         raise NotFoundError(f"not a local task handle: {handle!r}", hint="expected 'local:<pid>'")
     return int(value)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (exited, not yet reaped by its parent) still answers kill(0)
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _group_running(pgid: int) -> bool:
-    """Whether a process of the group runs (zombies, ended but not yet reaped, do not)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # killpg also finds zombies: look for a member that is not one
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
-        return True
-    for entry in entries:
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                fields = stat.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue  # it ended meanwhile
-        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
-            return True
-    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:
