@@ -36,18 +36,7 @@ __all__ = ["Explanation", "aggregate", "explain_tabular", "numpy_seed"]
 
 @dataclass
 class Explanation(ExplanationData):
-    """SHAP explanations of a model (fields: see :class:`ExplanationData`) that can be written.
-
-    Attributes:
-        kind: ``"tabular"`` or ``"text"``.
-        label_names: the explained outputs (class labels, or ``label0`` for one output).
-        expected_values: the baseline prediction per label.
-        global_importance: per label, feature (or word) → aggregated SHAP value.
-        local: one record per explained row (written as JSON lines).
-        config: the SHAP settings.
-        top_words: text only: per label, the words that push most towards it.
-        info: facts for the report (model, baseline description, shap version, ...).
-    """
+    """SHAP explanations of a model (fields: see :class:`ExplanationData`) that can be written."""
 
     def write(self, out_dir: str | Path, html: bool = True) -> dict[str, Path]:
         """Write ``analysis.json``, ``local_explanations.jsonl`` (and ``report.html``)."""
