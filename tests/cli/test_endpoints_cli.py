@@ -140,3 +140,47 @@ def test_transform_exits_nonzero_when_its_job_fails(cli, sagebox_env: Path, tmp_
         )
         assert result.returncode == 1, (extra, result.stdout, result.stderr)
         assert "Failed" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_fault_drill_from_the_cli_names_its_fleet(  # type: ignore[no-untyped-def]
+    cli, sagebox_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = Session()
+    register_tiny_models(session, tmp_path / "models")
+
+    # A server not started for testing refuses fault injection, in one line.
+    port = str(free_port())
+    assert cli("endpoints", "create", "plain", "--model", "tiny-v1", "--port", port).returncode == 0
+    try:
+        refused = cli("endpoints", "fault", "plain", "--variant", "AllTraffic")
+        assert refused.returncode == 1, refused.stdout
+        assert "error: fault injection is off on this server" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        assert cli("endpoints", "delete", "plain").returncode == 0
+
+    # Started for testing, the drill hits only the fleet it names.
+    monkeypatch.setenv("SAGEBOX_ENABLE_FAULT_INJECTION", "1")
+    port = str(free_port())
+    assert cli("endpoints", "create", "drill", "--model", "tiny-v1", "--port", port).returncode == 0
+    try:
+        no_green = cli("endpoints", "fault", "drill", "--variant", "AllTraffic", "--fleet", "green")
+        assert no_green.returncode == 1 and "Traceback" not in no_green.stderr
+        assert "no green variant 'AllTraffic'" in no_green.stderr
+        hit = cli(
+            "endpoints",
+            "fault",
+            "drill",
+            "--variant",
+            "AllTraffic",
+            "--fleet",
+            "production",
+            "--seconds",
+            "60",
+        )
+        assert hit.returncode == 0, hit.stderr
+        assert "production fleet" in hit.stdout and "100%" in hit.stdout
+        failed = cli("endpoints", "invoke", "drill", "--body", '["love it"]')
+        assert failed.returncode == 1 and "injected fault" in failed.stderr
+    finally:
+        assert cli("endpoints", "delete", "drill").returncode == 0
