@@ -166,6 +166,31 @@ def test_drill_during_an_update_that_keeps_the_variant_name_hits_only_what_it_na
         client.delete("drill")
 
 
+def test_live_fleet_guard_fails_a_deployment_without_alarms(serving_session: Session) -> None:
+    """A deployment that sets no alarms is still watched: the live fleet failing during the
+    bake (more than 1% 5xx over 30 s, at least 5 requests) ends it Failed, blue serving on."""
+    client = EndpointClient(serving_session)
+    port = free_port()
+    client.create("guarded", model_name="tiny-v1", port=port, fault_injection=True)
+    url = f"http://127.0.0.1:{port}/endpoints/guarded/invocations"
+    policy = {"traffic_routing": {"type": "CANARY", "canary_size": 0.5, "wait_interval_s": 8}}
+    try:
+        with Traffic(url):
+            client.update("guarded", model_name="tiny-v2", deployment=policy, wait=False)
+            poll(lambda: client.status("guarded").get("green_variants"), timeout=120)
+            client.inject_fault(
+                "guarded", "AllTraffic", error_rate=1.0, seconds=10, fleet="production"
+            )
+            info = poll(lambda: _done(client, "guarded"), timeout=120)
+        deployment = info["deployment"]
+        assert deployment["status"] == "Failed", deployment
+        assert deployment["alarm"]["alarm"] == "live_fleet_errors"
+        assert deployment["alarm"]["fleet"] == "production"
+        assert info["variants"]["AllTraffic"]["model"] == "tiny-v1"
+    finally:
+        client.delete("guarded")
+
+
 def _done(client: EndpointClient, name: str) -> dict[str, object] | None:
     state = client.status(name)
     return state if state["status"] == "InService" else None
