@@ -173,7 +173,7 @@ def create_control_app(
         redoc_url=None,
     )
 
-    def authorized(credentials: Credentials) -> None:
+    async def authorized(credentials: Credentials) -> None:
         if credentials is None:
             raise AuthenticationError(
                 "the admin API needs a token",
@@ -201,21 +201,27 @@ def create_control_app(
         message = str(exc.detail) if exc.status_code != 404 else f"no route {request.url.path}"
         return _error(exc.status_code, message, hint)
 
+    # Every handler is a coroutine: FastAPI runs plain functions in a thread pool, where they
+    # would read (and, for rewards, change) the supervisor's state while the event loop changes
+    # it. On the loop they see each change whole.
+
     # open: read-only views and bandit feedback
     @app.get("/endpoints", response_model=EndpointList, tags=["endpoints"])
-    def list_endpoints() -> dict[str, Any]:
+    async def list_endpoints() -> dict[str, Any]:
         """Every endpoint served here, with its live state."""
         return {"endpoints": [r.describe() for r in supervisor.endpoints.values()]}
 
     @app.get(
         "/endpoints/{name}", response_model=EndpointState, responses=_ERRORS, tags=["endpoints"]
     )
-    def describe_endpoint(name: str) -> dict[str, Any]:
+    async def describe_endpoint(name: str) -> dict[str, Any]:
         """One endpoint's live state."""
         return supervisor.runtime(name).describe()
 
     @app.get("/endpoints/{name}/metrics", responses=_ERRORS, tags=["endpoints"])
-    def endpoint_metrics(name: str, format: Literal["json", "prometheus"] = Query("json")) -> Any:
+    async def endpoint_metrics(
+        name: str, format: Literal["json", "prometheus"] = Query("json")
+    ) -> Any:
         """Per-variant invocations, errors and latency percentiles (JSON or Prometheus text)."""
         info = supervisor.runtime(name).describe()
         if format == "prometheus":
@@ -223,7 +229,7 @@ def create_control_app(
         return metrics_view(info)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["endpoints"])
-    def metrics() -> PlainTextResponse:
+    async def metrics() -> PlainTextResponse:
         """Every endpoint's metrics in Prometheus text format."""
         text = prometheus_text({n: r.describe() for n, r in supervisor.endpoints.items()})
         return PlainTextResponse(text, media_type=_PROMETHEUS)
@@ -234,7 +240,7 @@ def create_control_app(
         responses=_ERRORS,
         tags=["endpoints"],
     )
-    def reward(name: str, body: Reward) -> dict[str, Any]:
+    async def reward(name: str, body: Reward) -> dict[str, Any]:
         """Credit a bandit reward in [0, 1] to the variant that answered ``inference_id``."""
         return supervisor.reward(name, body.inference_id, body.reward)
 
