@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.backends.compute.lifetime import pid_alive
 from sagebox.errors import ConfigError, NotFoundError
 
 __all__ = ["ComputeBackendSuite", "OpenCompute"]
@@ -56,21 +57,6 @@ def _python(code: str, *args: str) -> list[str]:
 
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-
-
-def _pid_running(pid: int) -> bool:
-    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 class ComputeBackendSuite:
@@ -237,7 +223,7 @@ class ComputeBackendSuite:
         pid = int(_read(log).split("child ", 1)[1].split()[0])
         compute.stop(handle, grace_seconds=1)
         assert compute.state(handle) is TaskState.EXITED
-        self._until(lambda: not _pid_running(pid), f"the task's child {pid} ends")
+        self._until(lambda: not pid_alive(pid), f"the task's child {pid} ends")
 
     def test_stop_after_the_task_ended_is_harmless(
         self, compute: ComputeBackend, tmp_path: Path
