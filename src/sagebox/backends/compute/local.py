@@ -6,16 +6,27 @@ after a grace period unless every process of the group has ended by then. A task
 with ``die_with_submitter`` also gets the parent-death signal (SIGKILL when the submitter
 dies). Concurrency is limited by the job layer (``Settings.max_workers``), not here, because
 tasks survive the submitting process.
+
+There is one node, this machine: a reservation of N slots puts all N on it (address
+``127.0.0.1``) and reserves nothing, and :attr:`TaskSpec.resources` are not enforced.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import time
+from pathlib import Path
 
-from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.backends.compute.base import (
+    ComputeBackend,
+    Reservation,
+    Resources,
+    TaskSpec,
+    TaskState,
+)
 from sagebox.backends.compute.lifetime import die_with_parent, group_running, pid_alive
 from sagebox.config import create_private_file
 from sagebox.errors import ConfigError, NotFoundError
@@ -31,6 +42,7 @@ class LocalCompute(ComputeBackend):
     def __init__(self, uri: str = "local") -> None:
         self.uri = uri
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._logs: dict[int, Path] = {}
 
     def submit(self, spec: TaskSpec) -> str:
         env = {**os.environ, **spec.env}
@@ -54,7 +66,26 @@ class LocalCompute(ComputeBackend):
                     hint="check the command and your PATH",
                 ) from exc
         self._children[proc.pid] = proc
+        self._logs[proc.pid] = spec.log_path
         return f"local:{proc.pid}"
+
+    def output(self, handle: str) -> str:
+        pid = _pid(handle)
+        path = self._logs.get(pid)
+        if path is None:
+            raise NotFoundError(
+                f"task {handle} was not submitted by this client",
+                hint="read the log file it was given (TaskSpec.log_path)",
+            )
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+    def reserve(self, count: int, resources: Resources, timeout: float = 300.0) -> Reservation:
+        if count < 1:
+            raise ConfigError(f"cannot reserve {count} slots", hint="reserve at least one")
+        return Reservation(f"local-{secrets.token_hex(4)}", ("127.0.0.1",) * count)
+
+    def release(self, reservation: Reservation) -> None:
+        """Nothing is held on the local machine."""
 
     def state(self, handle: str) -> TaskState:
         pid = _pid(handle)
