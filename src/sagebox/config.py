@@ -1,4 +1,16 @@
-"""Settings: environment ``SAGEBOX_*`` > ``./sagebox.toml`` > defaults.
+"""Settings: environment ``SAGEBOX_*`` > ``./sagebox.toml`` (its profile) > defaults.
+
+``sagebox.toml`` holds settings at its top level (or in a ``[sagebox]`` table) and may name
+*profiles*, tables ``[profiles.NAME]`` of settings that override the top level when the profile
+is chosen with ``SAGEBOX_PROFILE=NAME``: one file describes the laptop and the cluster::
+
+    max_workers = 2                      # the laptop: everything local, no service
+
+    [profiles.cluster]                   # SAGEBOX_PROFILE=cluster
+    storage_uri = "s3://reviews-lake/sagebox"
+    metadata_uri = "postgresql+psycopg://sagebox@db.internal:5432/sagebox"
+    online_store_uri = "redis://cache.internal:6379/0"
+    compute = "ray://ray-head.internal:8265"
 
 Example:
     >>> from sagebox.config import load_settings
@@ -44,6 +56,8 @@ PRIVATE_FILE_MODE = 0o600
 
 ENV_PREFIX = "SAGEBOX_"
 TOML_NAME = "sagebox.toml"
+#: environment variable choosing a ``[profiles.NAME]`` table of ``sagebox.toml``
+PROFILE_ENV = "SAGEBOX_PROFILE"
 
 
 class Settings(BaseModel):
@@ -111,24 +125,34 @@ _FIELDS = (
 def settings_sources(
     env: Mapping[str, str] | None = None, toml_path: Path | None = Path(TOML_NAME)
 ) -> dict[str, tuple[Any, str]]:
-    """Resolve every setting and say where its value came from (``env``, ``toml``, ``default``).
+    """Resolve every setting and say where its value came from.
+
+    The source is ``env``, ``toml``, ``profile NAME`` (a ``[profiles.NAME]`` table chosen by
+    ``SAGEBOX_PROFILE``) or ``default``.
 
     Args:
         env: environment to read (defaults to ``os.environ``).
         toml_path: config file to read; ``None`` skips it.
 
     Raises:
-        ConfigError: if the TOML file is malformed or names unknown settings.
+        ConfigError: if the TOML file is malformed, names unknown settings, or the chosen
+            profile is not in it.
     """
     env = os.environ if env is None else env
-    file_values = _read_toml(toml_path) if toml_path is not None else {}
+    profile = env.get(PROFILE_ENV) or None
+    file_values = _read_toml(toml_path, profile) if toml_path is not None else {}
+    if profile is not None and toml_path is None:
+        raise ConfigError(
+            f"{PROFILE_ENV}={profile!r} is set but no {TOML_NAME} is read",
+            hint=f"unset {PROFILE_ENV}, or run where {TOML_NAME} defines [profiles.{profile}]",
+        )
     resolved: dict[str, tuple[Any, str]] = {}
     for name in _FIELDS:
         env_value = env.get(ENV_PREFIX + name.upper())
         if env_value not in (None, ""):
             resolved[name] = (env_value, "env")
         elif name in file_values:
-            resolved[name] = (file_values[name], "toml")
+            resolved[name] = file_values[name]
     home = Path(str(resolved.get("home", ("./.sagebox", "default"))[0])).expanduser().absolute()
     resolved["home"] = (home, resolved.get("home", (None, "default"))[1])
     resolved.setdefault("storage_uri", (f"file://{home / 'lake'}", "default"))
@@ -160,21 +184,49 @@ def load_settings(
         ) from exc
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, profile: str | None = None) -> dict[str, tuple[Any, str]]:
+    """The file's settings (with the chosen profile's on top), each with its source."""
     if not path.is_file():
+        if profile is not None:
+            raise ConfigError(
+                f"{PROFILE_ENV}={profile!r} is set but {path} does not exist",
+                hint=f"create {path} with a [profiles.{profile}] table, or unset {PROFILE_ENV}",
+            )
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot parse {path}: {exc}", hint="fix the TOML syntax") from exc
-    data = data.get("sagebox", data)
-    unknown = sorted(set(data) - set(_FIELDS))
+    profiles = data.pop("profiles", {})
+    data = dict(data.get("sagebox", data))
+    profiles = data.pop("profiles", profiles)
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(
+            f"'profiles' in {path} must be tables [profiles.NAME]",
+            hint="write each profile as [profiles.NAME] followed by its settings",
+        )
+    _check_known(data, str(path))
+    values: dict[str, tuple[Any, str]] = {k: (v, "toml") for k, v in data.items()}
+    if profile is None:
+        return values
+    if profile not in profiles:
+        raise ConfigError(
+            f"profile {profile!r} ({PROFILE_ENV}) is not in {path}",
+            hint=f"its profiles: {', '.join(sorted(profiles)) or 'none'}; "
+            f"add [profiles.{profile}] or fix {PROFILE_ENV}",
+        )
+    _check_known(profiles[profile], f"[profiles.{profile}] of {path}")
+    values.update({k: (v, f"profile {profile}") for k, v in profiles[profile].items()})
+    return values
+
+
+def _check_known(values: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(values) - set(_FIELDS))
     if unknown:
         raise ConfigError(
-            f"unknown setting(s) {', '.join(unknown)} in {path}",
+            f"unknown setting(s) {', '.join(unknown)} in {where}",
             hint=f"known settings: {', '.join(_FIELDS)}",
         )
-    return dict(data)
 
 
 def make_private_dir(path: Path) -> Path:

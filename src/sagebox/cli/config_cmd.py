@@ -11,7 +11,7 @@ app = typer.Typer(help="Show sagebox's settings.", no_args_is_help=True)
 
 @app.command("show")
 def show(json_output: bool = JsonOption) -> None:
-    """Print every setting with its value and source (env, sagebox.toml or default).
+    """Print every setting with its value and source (env, sagebox.toml, a profile or default).
 
     Passwords, tokens and keys in URIs are shown as ``***``.
     """
