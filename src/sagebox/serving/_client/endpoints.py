@@ -3,6 +3,11 @@
 :class:`EndpointClient` talks to the supervisor serving a host and port (starting one in the
 background through the compute backend when none runs there), and reads endpoint records from
 the metadata store. An auto-started supervisor exits when its last endpoint is deleted.
+
+The supervisor is the endpoint's front door at a stable address, and it keeps its admin token
+under the client's ``SAGEBOX_HOME``: it always runs on the machine of the client that starts it,
+also when jobs run on a cluster (a compute backend that does not share the file system); its
+models come from the lake (S3 on a cluster) like every other artifact.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sagebox.backends.compute import ComputeBackend, open_compute
 from sagebox.backends.compute.base import TaskSpec, TaskState
 from sagebox.backends.metadata.base import EndpointRecord
 from sagebox.errors import AlreadyExistsError, JobError, NotFoundError, ServiceUnavailableError
@@ -371,8 +377,14 @@ class EndpointClient:
 
     def _alive(self, endpoint: EndpointRecord) -> bool:
         return bool(endpoint.handle) and (
-            self.session.compute.state(str(endpoint.handle)) is TaskState.RUNNING
+            self._server_compute.state(str(endpoint.handle)) is TaskState.RUNNING
         )
+
+    @property
+    def _server_compute(self) -> ComputeBackend:
+        """Where supervisors run: this machine (the session's backend when it is local)."""
+        compute = self.session.compute
+        return compute if compute.shares_filesystem else open_compute("local")
 
     def _connect(self, endpoint: EndpointRecord) -> ServerConnection:
         cfg = endpoint.config or {}
@@ -401,7 +413,8 @@ class EndpointClient:
         }
         if os.environ.get(FAULT_INJECTION_ENV):
             env[FAULT_INJECTION_ENV] = os.environ[FAULT_INJECTION_ENV]
-        handle = self.session.compute.submit(
+        compute = self._server_compute
+        handle = compute.submit(
             TaskSpec(
                 argv=[
                     sys.executable,
@@ -422,7 +435,7 @@ class EndpointClient:
         while time.monotonic() < deadline:
             if server.is_sagebox():
                 return server
-            if self.session.compute.state(handle) is TaskState.EXITED:
+            if compute.state(handle) is TaskState.EXITED:
                 if server.is_sagebox():  # another client started one first
                     return server
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
@@ -431,7 +444,7 @@ class EndpointClient:
                     hint=f"see {log_path}",
                 )
             time.sleep(0.05)
-        self.session.compute.stop(handle, grace_seconds=5)
+        compute.stop(handle, grace_seconds=5)
         raise JobError(
             f"no server answered at {server.url} within {_STARTUP_TIMEOUT_S:.0f} s",
             hint=f"see {log_path}",
