@@ -13,6 +13,8 @@ class TestRayCompute(ComputeBackendSuite):
     """Every check the local backend passes, on Ray (jobs, actors, placement groups)."""
 
     timeout = 60.0
+    distinct_nodes = True
+    max_slots = 2
 
     @pytest.fixture()
     def open_compute(self, ray_cluster: RayCluster) -> OpenCompute:

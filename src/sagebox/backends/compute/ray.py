@@ -225,6 +225,11 @@ class RayCompute(ComputeBackend):
     def submit(self, spec: TaskSpec) -> str:
         if spec.die_with_submitter:
             return self._submit_actor(spec)
+        if spec.slot is not None:
+            raise ConfigError(
+                f"a task placed in reservation slot {spec.slot} must be bound to its submitter",
+                hint="set TaskSpec.die_with_submitter=True for a job's workers",
+            )
         return self._submit_job(spec)
 
     def _submit_job(self, spec: TaskSpec) -> str:
@@ -248,7 +253,12 @@ class RayCompute(ComputeBackend):
             entrypoint_num_cpus=resources.cpus,
             entrypoint_num_gpus=resources.gpus,
             entrypoint_memory=int(resources.memory_bytes),
-            metadata={"sagebox.log_path": payload["log_path"]},
+            metadata={
+                "sagebox.log_path": payload["log_path"],
+                "sagebox.asks": _describe_resources(
+                    resources.cpus, resources.memory_bytes, resources.gpus
+                ),
+            },
         )
         return _JOB_PREFIX + sid
 
@@ -344,11 +354,7 @@ class RayCompute(ComputeBackend):
         info = self._job_info(ident)
         if str(info.status) != "PENDING":
             return None
-        asked = _describe_resources(
-            info.entrypoint_num_cpus or 0,
-            info.entrypoint_memory or 0,
-            info.entrypoint_num_gpus or 0,
-        )
+        asked = (info.metadata or {}).get("sagebox.asks", "its resources")
         return f"waiting for a node with {asked} free; {self.capacity()}"
 
     def capacity(self) -> str:
