@@ -65,3 +65,8 @@ def shared_reviews_csv() -> Path:
             f"real review data not found at {SHARED_REVIEWS} (only on developer/CI machines)"
         )
     return SHARED_REVIEWS
+
+
+# One two-node Ray cluster per test session, shared by every directory that uses it (it takes
+# tens of seconds to start); imported here so that no directory starts a second one.
+from tests.fixtures.ray import ray_cluster  # noqa: E402, F401 - after what it imports from here
