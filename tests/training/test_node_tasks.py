@@ -15,15 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from sagebox.backends.metadata.base import JobRecord
-from sagebox.errors import ConfigError, JobError
+from sagebox.backends.metadata.base import JobRecord, JobStatus
+from sagebox.errors import JobError
 from sagebox.jobs.context import JobContext
 from sagebox.jobs.instances import resources_for
+from sagebox.jobs.runner import JobInterrupted
+from sagebox.profiler.data import ProfileData
 from sagebox.session import Session
 from sagebox.training.job import run_training_job
 from sagebox.training.spec import TrainingSpec
 
 DDP_DIR = Path(__file__).with_name("fixtures") / "ddp"
+DEBUGGER_SCRIPTS = Path(__file__).parents[1] / "debugger" / "scripts"
 
 
 def _source(session: Session, name: str) -> str:
@@ -118,12 +121,76 @@ def test_a_failed_host_fails_the_job_without_a_model(session: Session, tmp_path:
     assert not session.storage.list(f"jobs/{ctx.job.name}/hosts/algo-1/model/")
 
 
-def test_debugger_rules_are_refused_on_a_cluster(session: Session, tmp_path: Path) -> None:
-    ctx = _context(
-        session, tmp_path, "ddp-rules", {"steps": 1}, rules=[{"name": "LossNotDecreasing"}]
+def _overfitting_job(session: Session, tmp_path: Path, name: str) -> JobContext:
+    """A 2-host job overfitting (nearly) forever, with the Overfit rule's stop action."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(DEBUGGER_SCRIPTS / "overfit_checkpointed.py", arcname="overfit_checkpointed.py")
+    source = f"jobs/{name}/source/sourcedir.tar.gz"
+    session.storage.write_bytes(source, buffer.getvalue())
+    session.storage.write_bytes("data/overfit/train.txt", b"unused: the script makes its data\n")
+    spec = TrainingSpec(
+        entry_point="overfit_checkpointed.py",
+        source_uri=source,
+        instance_count=2,
+        debugger_hook_config={"save_interval": 5},
+        rules=[
+            {
+                "name": "Overfit",
+                "parameters": {"patience": 2, "ratio_threshold": 0.3},
+                "actions": [{"type": "stop_training"}],
+            },
+            {"name": "LowGPUUtilization"},
+        ],
     )
-    with pytest.raises(ConfigError, match="rules \\(LossNotDecreasing\\) cannot run"):
+    job = session.metadata.create_job(
+        JobRecord(
+            name=name, kind="training", parameters=spec.to_parameters(),
+            inputs={"train": "data/overfit/"},
+        )
+    )  # fmt: skip
+    work = tmp_path / name
+    work.mkdir()
+    return JobContext(job=job, session=session, workdir=work)
+
+
+@pytest.mark.slow
+def test_rules_run_on_what_the_nodes_upload_and_a_stop_action_stops_every_node(
+    sagebox_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SAGEBOX_LOG_UPLOAD_SECONDS", "1")
+    session = Session()
+    ctx = _overfitting_job(session, tmp_path, "overfit-nodes")
+    with pytest.raises(JobInterrupted) as stopped:
         run_training_job(ctx, on_cluster=True)
+    assert stopped.value.status is JobStatus.STOPPED
+    assert stopped.value.reason.startswith("Stopped by rule Overfit: validation loss ")
+    records = {r.rule_name: r for r in session.metadata.list_rule_evaluations(ctx.job.name)}
+    overfit = records["Overfit"]
+    assert overfit.status == "IssuesFound" and overfit.step is not None
+    assert [(a["type"], a["result"]) for a in overfit.actions] == [
+        ("stop_training", "stop requested")
+    ]
+    assert records["LowGPUUtilization"].status == "NoIssuesFound"  # a profiler rule, settled
+    # each node uploaded its own files (the hook's and its own machine's system samples) and
+    # the runner only meta.json; every host's files are whole JSON lines
+    prefix = f"jobs/{ctx.job.name}/debug-output/"
+    keys = {i.key[len(prefix) :] for i in session.storage.list(prefix)}
+    for host in ("algo-1", "algo-2"):
+        assert {f"system/{host}.jsonl", f"scalars/{host}.jsonl"} <= keys, keys
+    meta = json.loads(session.storage.read_bytes(prefix + "meta.json"))
+    assert meta["job"] == ctx.job.name and meta["instance_count"] == 2
+    assert [r["name"] for r in meta["rules"]] == ["Overfit", "LowGPUUtilization"]
+    pulled = ProfileData(ctx.workdir / "debug")  # what the runner pulled for the rules
+    pulled.refresh()
+    assert {e["host"] for e in pulled.system()} == {"algo-1", "algo-2"}
+    lake = tmp_path / "lake-copy"
+    for key in keys:
+        session.storage.download(prefix + key, lake / key)
+    every = ProfileData(lake)
+    every.refresh()
+    assert {e["host"] for e in every.system()} == {"algo-1", "algo-2"}
+    assert all(e["cpu"] for e in every.system())
 
 
 def test_instance_types_map_to_node_resources() -> None:

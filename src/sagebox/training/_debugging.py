@@ -13,6 +13,15 @@ workers. For the lifetime of the job it
   :attr:`JobDebugging.stop_event` (the launcher then ends the workers);
 - mirrors the debug directory to ``jobs/<job>/debug-output/`` in the lake every few seconds
   and once more at the end, however the job ends, and records it as output ``debug_output``.
+
+On a cluster (``on_cluster=True``) the hosts run on other machines, and each node writes and
+uploads its own files to ``jobs/<job>/debug-output/`` (the hook's and, with the profiler on,
+its own system monitor's ``system/algo-N.jsonl``: :meth:`JobDebugging.node_monitor_seconds`).
+So the lake prefix has one writer per file: the runner uploads only ``meta.json``, once, before
+the nodes start (they restore it and the hook may add to it), never the nodes' files; and it
+*pulls* the prefix into its own debug directory (:class:`~sagebox.training._debug_sync.
+DebugOutputPull`, at most every ``log_upload_seconds``) before each evaluation of the rules,
+which then run on it as on one machine. No system monitor runs on the runner there.
 """
 
 from __future__ import annotations
@@ -42,14 +51,15 @@ class JobDebugging:
     Args:
         ctx: the job's context.
         plan: what to collect and evaluate (from :meth:`TrainingSpec.debug_plan`).
-        monitor: sample this machine with the system monitor (as host ``algo-1``); False on
-            a cluster, where this machine runs none of the hosts.
+        on_cluster: the hosts run as node tasks on other machines (see the module
+            docstring): the runner samples no machine, pulls the nodes' uploads for the rules
+            and uploads only ``meta.json``.
     """
 
-    def __init__(self, ctx: JobContext, plan: DebugPlan, monitor: bool = True) -> None:
+    def __init__(self, ctx: JobContext, plan: DebugPlan, on_cluster: bool = False) -> None:
         self.ctx = ctx
         self.plan = plan
-        self.monitor = monitor
+        self.on_cluster = on_cluster
         self.debug_dir = ctx.workdir / "debug"
         self.stop_event = threading.Event()
         self.stop_reason: str | None = None
@@ -62,6 +72,15 @@ class JobDebugging:
             "SAGEBOX_DEBUG_DIR": str(self.debug_dir),
             "SAGEBOX_DEBUGGER_CONFIG": json.dumps(self.plan.hook, sort_keys=True),
         }
+
+    def node_monitor_seconds(self) -> float | None:
+        """On a cluster, the system monitor interval each node samples its machine at.
+
+        None on one machine (the runner samples it) or when the profiler is off.
+        """
+        if not self.on_cluster or not self.plan.profiler.enabled:
+            return None
+        return self.plan.profiler.system_monitor_interval_millis / 1000
 
     def request_stop(self, reason: str) -> None:
         """Stop the workers because of ``reason`` (first reason wins); the job ends Stopped."""
@@ -88,17 +107,22 @@ class JobDebugging:
             yield self
             return
         self.debug_dir.mkdir(parents=True, exist_ok=True)
-        self._write_meta()
         storage = ctx.session.storage
         prefix = debug_output_prefix(ctx.job.name)
+        if not self.on_cluster:
+            self._write_meta()
         ctx.job = ctx.session.metadata.update_job(
             ctx.job.name, outputs={**ctx.job.outputs, "debug_output": storage.url(prefix)}
         )
         ctx.log(self.plan.summary())
         with ExitStack() as stack:
-            sync = DebugOutputSync(storage, prefix, self.debug_dir, SYNC_INTERVAL_S, ctx.log)
-            stack.enter_context(sync.running())  # exits last: uploads what the others wrote
-            evaluator = self._start_evaluator()
+            fetch = None
+            if self.on_cluster:
+                fetch = self._start_pull(prefix)
+            else:
+                sync = DebugOutputSync(storage, prefix, self.debug_dir, SYNC_INTERVAL_S, ctx.log)
+                stack.enter_context(sync.running())  # exits last: uploads what the others wrote
+            evaluator = self._start_evaluator(fetch)
             if evaluator is not None:
                 stack.callback(self._finish_evaluator, evaluator)
             monitor = self._start_monitor()
@@ -106,11 +130,30 @@ class JobDebugging:
                 stack.callback(self._stop_monitor, monitor)
             yield self
 
+    def _start_pull(self, prefix: str) -> Any:
+        """On a cluster: restore what the lake holds, publish meta.json, return the fetch."""
+        from sagebox.training._debug_sync import DebugOutputPull
+
+        ctx = self.ctx
+        storage = ctx.session.storage
+        every = ctx.session.settings.log_upload_seconds
+        pull = DebugOutputPull(storage, prefix, self.debug_dir, every, ctx.log)
+        pull.maybe_pull(final=True)  # a restarted runner continues the same debug data
+        if self._write_meta():
+            try:  # before the nodes start: they restore it, and the hook adds to it
+                storage.upload(self.debug_dir / "meta.json", prefix + "meta.json")
+            except Exception as exc:  # noqa: BLE001 - debug data must never fail the training
+                ctx.log(f"could not upload the debug meta.json: {exc}")
+        ctx.log(
+            f"debugger: the nodes upload their debug data to {storage.url(prefix)} every "
+            f"{every:g} s; the rules read it here"
+        )
+        return pull.maybe_pull
+
     def _start_monitor(self) -> Any | None:
         if not self.plan.profiler.enabled:
             return None
-        if not self.monitor:
-            self.ctx.log("profiler: the system monitor does not run on a cluster's nodes yet")
+        if self.on_cluster:  # each node samples its own machine (node_monitor_seconds)
             return None
         interval = self.plan.profiler.system_monitor_interval_millis / 1000
         try:
@@ -129,7 +172,7 @@ class JobDebugging:
         except Exception as exc:  # noqa: BLE001 - the job's outcome is not the monitor's
             self.ctx.log(f"could not stop the system monitor: {exc}")
 
-    def _start_evaluator(self) -> Any | None:
+    def _start_evaluator(self, fetch: Any = None) -> Any | None:
         if not self.plan.rules:
             return None
         from sagebox.training._rule_evaluator import RuleEvaluator
@@ -142,6 +185,7 @@ class JobDebugging:
             interval=EVALUATION_INTERVAL_S,
             log=self.ctx.log,
             stop=self.request_stop,
+            fetch=fetch,
         )
         evaluator.start()
         return evaluator
@@ -155,10 +199,11 @@ class JobDebugging:
         summary = ", ".join(f"{name} {status.value}" for name, status in statuses.items())
         self.ctx.log(f"rules: {summary}")
 
-    def _write_meta(self) -> None:
+    def _write_meta(self) -> bool:
+        """Write meta.json unless it exists; return whether it was written."""
         path = self.debug_dir / "meta.json"
         if path.exists():  # a restarted job process continues the same debug data
-            return
+            return False
         from sagebox.training.spec import TrainingSpec
 
         spec = TrainingSpec.from_parameters(self.ctx.parameters)
@@ -176,3 +221,4 @@ class JobDebugging:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         tmp.replace(path)
+        return True

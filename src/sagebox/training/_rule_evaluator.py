@@ -3,7 +3,8 @@
 Every ``interval`` seconds it reads the new events of the job's debug directory
 (:class:`~sagebox.debugger.data.DebugData` for debugger rules,
 :class:`~sagebox.profiler.data.ProfileData` for profiler rules) and evaluates each rule that
-has not fired yet. A rule's status is kept in the metadata store
+has not fired yet (on a cluster, a ``fetch`` callable first brings the nodes' uploads into
+that directory). A rule's status is kept in the metadata store
 (:class:`~sagebox.backends.metadata.base.RuleEvaluationRecord`): ``InProgress`` from the start,
 ``IssuesFound`` with the step, message and evidence once it fires (and then its actions run),
 ``Error`` if it raised (the other rules go on). When the training ends, :meth:`finish` gives
@@ -74,6 +75,9 @@ class RuleEvaluator(threading.Thread):
         stop: asks the job to stop its workers, given the reason; used by the stop action.
         data_factories: rule kind → data reader (default: :func:`default_data_factories`).
         webhook_timeout: seconds a notify webhook may take.
+        fetch: called before each evaluation reads the data, with ``final`` (True for the
+            last one, after the training ended): on a cluster it pulls what the nodes
+            uploaded into ``debug_dir``. It must not raise.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class RuleEvaluator(threading.Thread):
         stop: Callable[[str], None] | None = None,
         data_factories: Mapping[str, DataFactory] | None = None,
         webhook_timeout: float = 5.0,
+        fetch: Callable[[bool], None] | None = None,
     ) -> None:
         super().__init__(name=f"rules-{job_name}", daemon=True)
         self.job_name = job_name
@@ -96,6 +101,7 @@ class RuleEvaluator(threading.Thread):
         self.interval = interval
         self.log = log
         self.evaluations = 0
+        self._fetch = fetch
         self._factories = dict(data_factories or default_data_factories())
         self._data: dict[str, Any] = {}
         self._data_errors: dict[str, str] = {}
@@ -135,6 +141,8 @@ class RuleEvaluator(threading.Thread):
     def evaluate_once(self, final: bool = False) -> None:
         """Read new data and evaluate each rule still InProgress (``final``: call finish())."""
         active = [s for s in self._states if s.status is RuleStatus.IN_PROGRESS]
+        if active and self._fetch is not None:
+            self._fetch(final)
         for kind in sorted({s.config.kind for s in active}):
             data = self._refresh(kind, final)
             for state in (s for s in active if s.config.kind == kind):

@@ -13,7 +13,11 @@ share the submitter's files (a Ray cluster). Each host ``algo-N`` of the job is 
   ``SAGEBOX_DIST_BACKEND`` ``nccl`` with GPUs, ``gloo`` without;
 - keeps its checkpoint directory in sync with ``checkpoint_uri`` (restored before the script
   starts, so a restarted attempt resumes) and its debugger directory with the job's
-  ``debug-output/`` prefix (one file per stream and host, as on one machine);
+  ``debug-output/`` prefix (one file per stream and host, as on one machine); with the
+  profiler on, the node worker samples its own machine into it (``system/algo-N.jsonl``,
+  :data:`sagebox.training.node_worker.MONITOR_ENV`). The runner evaluates the job's rules on
+  what the nodes uploaded (:mod:`sagebox.training._debugging`), and a rule's stop action
+  stops the whole group (the ``stop`` event of :meth:`ClusterTraining.run`);
 - on exit 0, uploads its model directory and ``output/data`` (algo-1's only: the model that is
   packaged) to a staging prefix :func:`staging_prefix`, from which the runner downloads and
   packages the model exactly as on one machine. The staging prefix is emptied before each
@@ -27,7 +31,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sagebox.errors import ConfigError, InputDataError
+from sagebox.errors import InputDataError
 from sagebox.jobs.context import JobContext
 from sagebox.training.launcher import GroupResult
 from sagebox.training.metrics import MetricCapture
@@ -63,28 +67,27 @@ class ClusterTraining:
         spec: the validated training spec.
         debug_env: the debugger hook's worker variables (``SAGEBOX_DEBUG_DIR`` replaced by
             the node's own debug directory), empty when the hook is off.
+        monitor_seconds: each node samples its machine this often into its debug directory
+            (None: the profiler is off).
 
     Raises:
-        ConfigError: when debugger or profiler rules are asked for (they are evaluated next
-            to the data, on the runner, which a cluster's nodes do not share yet).
         InputDataError: on a missing channel, a built-in without a ``train`` channel, or an
             unknown instance type.
     """
 
-    def __init__(self, ctx: JobContext, spec: TrainingSpec, debug_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        spec: TrainingSpec,
+        debug_env: dict[str, str],
+        monitor_seconds: float | None = None,
+    ) -> None:
         from sagebox.jobs.instances import resources_for
 
-        if spec.rules:
-            names = ", ".join(str(r.get("name", r)) for r in spec.rules)
-            raise ConfigError(
-                f"debugger/profiler rules ({names}) cannot run on the cluster "
-                f"{ctx.session.settings.compute} yet",
-                hint="drop rules= (the debugger hook's data is still collected), or run the "
-                "job on the local compute backend",
-            )
         self.ctx = ctx
         self.spec = spec
         self.debug_env = debug_env
+        self.monitor_seconds = monitor_seconds
         self.resources = resources_for(spec.instance_type)
         self.downloads = self._channel_downloads()
         if spec.algorithm is not None and "train" not in self.channels:
@@ -186,6 +189,7 @@ class ClusterTraining:
         """One :class:`~sagebox.jobs.nodes.NodeTaskSpec` per host, rank 0 first."""
         from sagebox.debugger.events import debug_output_prefix
         from sagebox.jobs.nodes import NodeTaskSpec
+        from sagebox.training.node_worker import MONITOR_ENV
         from sagebox.training.sm_env import HostLayout, hyperparameter_args, sm_environment
 
         ctx, spec = self.ctx, self.spec
@@ -202,7 +206,7 @@ class ClusterTraining:
         if spec.checkpoint_uri:
             checkpoint_dir = root / "checkpoints"
             synced.append(("checkpoints", ctx.session.key_for(spec.checkpoint_uri)))
-        if self.debug_env:
+        if self.debug_env or self.monitor_seconds:
             synced.append(("debug", debug_output_prefix(ctx.job.name)))
         specs = []
         for host in hosts:
@@ -223,6 +227,8 @@ class ClusterTraining:
                 env["SAGEBOX_ALGORITHM"] = str(spec.algorithm)
             if self.debug_env:
                 env.update({**self.debug_env, "SAGEBOX_DEBUG_DIR": "{root}/debug"})
+            if self.monitor_seconds:
+                env[MONITOR_ENV] = f"{self.monitor_seconds:g}"
             uploads = []
             if host == _FIRST:
                 stage = staging_prefix(ctx.job.name, host)

@@ -16,7 +16,9 @@ On a cluster (a compute backend that does not share this machine's files) each h
 node task on its own node instead (:mod:`sagebox.training.cluster`): the nodes fetch their
 inputs and sync checkpoints and debugger data through the lake themselves, and the model is
 packaged from what algo-1 staged in the lake, under the same rule: only after every host
-succeeded. Debugger rules are refused there up front.
+succeeded. Each node uploads its own debug data (and, with the profiler on, its own machine's
+system samples); the rules are evaluated here on what the nodes uploaded, and a rule's stop
+action stops every node.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def run_training_job(ctx: JobContext, on_cluster: bool | None = None) -> None:
     spec.validate()
     if on_cluster is None:
         on_cluster = not ctx.session.compute.shares_filesystem
-    debugging = JobDebugging(ctx, spec.debug_plan(), monitor=not on_cluster)
+    debugging = JobDebugging(ctx, spec.debug_plan(), on_cluster=on_cluster)
     if on_cluster:
         _train_on_cluster(ctx, spec, debugging)
     else:
@@ -115,7 +117,7 @@ def _train_on_cluster(ctx: JobContext, spec: TrainingSpec, debugging: JobDebuggi
     """The hosts as node tasks on distinct cluster nodes (:mod:`sagebox.training.cluster`)."""
     from sagebox.training.cluster import ClusterTraining
 
-    cluster = ClusterTraining(ctx, spec, debugging.worker_env())
+    cluster = ClusterTraining(ctx, spec, debugging.worker_env(), debugging.node_monitor_seconds())
     what = spec.algorithm or f"script {spec.entry_point}"
     ctx.log(
         f"training {what} on {cluster.describe()}; channels: "
