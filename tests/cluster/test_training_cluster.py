@@ -2,7 +2,8 @@
 
 A 2-instance torch.distributed (gloo) script-mode job places its hosts on the two Ray nodes,
 rendezvous on rank 0's node, and registers algo-1's model; a job whose second node is killed
-mid-run restarts (``max_retries=1``) once the node is back and resumes from its checkpoint.
+mid-run restarts (``max_retries=1``) once the node is back and resumes from its checkpoint;
+a debugger rule runs on what the two nodes upload, and its stop action stops them both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 import pytest
 
 from sagebox.backends.metadata.base import JobStatus
+from sagebox.debugger import RuleConfig, StopTraining
+from sagebox.jobs import JobClient
+from sagebox.profiler.data import ProfileData
 from sagebox.session import Session
 from sagebox.training import Estimator
 from tests.fixtures.postgres import PostgresServer, postgres_server  # noqa: F401
@@ -27,6 +31,7 @@ from tests.fixtures.s3 import s3_server  # noqa: F401
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DDP_DIR = Path(__file__).parents[1] / "training" / "fixtures" / "ddp"
+DEBUGGER_SCRIPTS = Path(__file__).parents[1] / "debugger" / "scripts"
 
 
 @pytest.fixture()
@@ -129,3 +134,45 @@ def test_a_lost_node_restarts_the_job_from_its_checkpoint(
     assert "restarting from the last checkpoint (restart 1 of 1)" in log
     model = _model(cluster_session, job.outputs["model"])
     assert int(model["start"]) >= 2 and model["sum"] == 3.0  # type: ignore[call-overload]
+
+
+def test_a_rule_stops_a_two_node_job_and_both_nodes_sample_their_machine(
+    cluster_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("SAGEBOX_LOG_UPLOAD_SECONDS", "1")  # reaches the runner and the nodes
+    session = Session()
+    est = Estimator(
+        entry_point="overfit_checkpointed.py",
+        source_dir=str(DEBUGGER_SCRIPTS),
+        instance_count=2,
+        debugger_hook_config={"save_interval": 5},
+        rules=[
+            RuleConfig("overfit", {"patience": 2, "ratio_threshold": 0.3}, [StopTraining()]),
+            "LowGPUUtilization",
+        ],
+        session=session,
+    )
+    name = est.fit("data/ddp/", wait=False).name
+    job = JobClient(session).wait(name, timeout=300)
+    assert job.status is JobStatus.STOPPED, (job.failure_reason, est.logs()[-3000:])
+    assert job.failure_reason.startswith("Stopped by rule Overfit: validation loss ")
+    records = {r.rule_name: r for r in session.metadata.list_rule_evaluations(name)}
+    assert records["Overfit"].status == "IssuesFound" and records["Overfit"].step is not None
+    assert records["LowGPUUtilization"].status == "NoIssuesFound"
+    log = est.logs()
+    assert f"rule Overfit: IssuesFound at step {records['Overfit'].step}: " in log
+    assert "the rules read it here" in log
+    prefix = f"jobs/{name}/debug-output/"
+    assert job.outputs["debug_output"] == session.storage.url(prefix)
+    keys = {i.key[len(prefix) :] for i in session.storage.list(prefix)}
+    # the rules read the first host's scalars; every host sampled its own machine (algo-2
+    # may be stopped before its hook saved a step: the rule fires within a few steps)
+    assert {"scalars/algo-1.jsonl", "system/algo-1.jsonl", "system/algo-2.jsonl"} <= keys, keys
+    local = tmp_path / "debug-output"
+    for key in keys:
+        session.storage.download(prefix + key, local / key)
+    data = ProfileData(local)
+    data.refresh()
+    assert {e["host"] for e in data.system()} == {"algo-1", "algo-2"}

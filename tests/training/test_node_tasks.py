@@ -176,8 +176,9 @@ def test_rules_run_on_what_the_nodes_upload_and_a_stop_action_stops_every_node(
     # the runner only meta.json; every host's files are whole JSON lines
     prefix = f"jobs/{ctx.job.name}/debug-output/"
     keys = {i.key[len(prefix) :] for i in session.storage.list(prefix)}
-    for host in ("algo-1", "algo-2"):
-        assert {f"system/{host}.jsonl", f"scalars/{host}.jsonl"} <= keys, keys
+    # the rules read the first host's scalars; every host sampled its own machine (algo-2
+    # may be stopped before its hook saved a step: the rule fires within a few steps)
+    assert {"scalars/algo-1.jsonl", "system/algo-1.jsonl", "system/algo-2.jsonl"} <= keys, keys
     meta = json.loads(session.storage.read_bytes(prefix + "meta.json"))
     assert meta["job"] == ctx.job.name and meta["instance_count"] == 2
     assert [r["name"] for r in meta["rules"]] == ["Overfit", "LowGPUUtilization"]
