@@ -21,6 +21,7 @@ from sagebox.jobs.context import JobContext
 from sagebox.jobs.instances import resources_for
 from sagebox.jobs.runner import JobInterrupted
 from sagebox.profiler.data import ProfileData
+from sagebox.profiler.report import write_profiler_report
 from sagebox.session import Session
 from sagebox.training.job import run_training_job
 from sagebox.training.spec import TrainingSpec
@@ -192,6 +193,8 @@ def test_rules_run_on_what_the_nodes_upload_and_a_stop_action_stops_every_node(
     every.refresh()
     assert {e["host"] for e in every.system()} == {"algo-1", "algo-2"}
     assert all(e["cpu"] for e in every.system())
+    report = write_profiler_report(ctx.job.name, tmp_path / "report.html", session)
+    assert "algo-1, algo-2" in report.read_text(encoding="utf-8")
 
 
 def test_instance_types_map_to_node_resources() -> None:

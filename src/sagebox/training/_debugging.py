@@ -21,7 +21,8 @@ So the lake prefix has one writer per file: the runner uploads only ``meta.json`
 the nodes start (they restore it and the hook may add to it), never the nodes' files; and it
 *pulls* the prefix into its own debug directory (:class:`~sagebox.training._debug_sync.
 DebugOutputPull`, at most every ``log_upload_seconds``) before each evaluation of the rules,
-which then run on it as on one machine. No system monitor runs on the runner there.
+which then run on it as on one machine, and once more when the job ends. No system monitor
+runs on the runner there.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class JobDebugging:
             fetch = None
             if self.on_cluster:
                 fetch = self._start_pull(prefix)
+                stack.callback(fetch, True)  # exits last: the runner's copy holds everything
             else:
                 sync = DebugOutputSync(storage, prefix, self.debug_dir, SYNC_INTERVAL_S, ctx.log)
                 stack.enter_context(sync.running())  # exits last: uploads what the others wrote
