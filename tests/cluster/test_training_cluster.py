@@ -147,7 +147,8 @@ def test_a_rule_stops_a_two_node_job_and_both_nodes_sample_their_machine(
         entry_point="overfit_checkpointed.py",
         source_dir=str(DEBUGGER_SCRIPTS),
         instance_count=2,
-        debugger_hook_config={"save_interval": 5},
+        debugger_hook_config={"save_interval": 50},
+        profiler_config={"system_monitor_interval_millis": 100},  # each host samples at once
         rules=[
             RuleConfig("overfit", {"patience": 2, "ratio_threshold": 0.3}, [StopTraining()]),
             "LowGPUUtilization",

@@ -134,7 +134,8 @@ def _overfitting_job(session: Session, tmp_path: Path, name: str) -> JobContext:
         entry_point="overfit_checkpointed.py",
         source_uri=source,
         instance_count=2,
-        debugger_hook_config={"save_interval": 5},
+        debugger_hook_config={"save_interval": 50},
+        profiler_config={"system_monitor_interval_millis": 100},  # each host samples at once
         rules=[
             {
                 "name": "Overfit",

@@ -21,8 +21,9 @@ So the lake prefix has one writer per file: the runner uploads only ``meta.json`
 the nodes start (they restore it and the hook may add to it), never the nodes' files; and it
 *pulls* the prefix into its own debug directory (:class:`~sagebox.training._debug_sync.
 DebugOutputPull`, at most every ``log_upload_seconds``) before each evaluation of the rules,
-which then run on it as on one machine, and once more when the job ends. No system monitor
-runs on the runner there.
+which then run on it as on one machine, and once more on everything when the job ends (also
+without rules when the runner's directory is kept: node tasks of the local backend, where the
+profiler report reads it). No system monitor runs on the runner there.
 """
 
 from __future__ import annotations
@@ -120,7 +121,10 @@ class JobDebugging:
             fetch = None
             if self.on_cluster:
                 fetch = self._start_pull(prefix)
-                stack.callback(fetch, True)  # exits last: the runner's copy holds everything
+                if ctx.session.compute.shares_filesystem:
+                    # node tasks of the local backend: the report reads this copy, so it
+                    # must hold everything (exits last); a cluster runner's copy is discarded
+                    stack.callback(fetch, True)
             else:
                 sync = DebugOutputSync(storage, prefix, self.debug_dir, SYNC_INTERVAL_S, ctx.log)
                 stack.enter_context(sync.running())  # exits last: uploads what the others wrote
