@@ -44,6 +44,14 @@ def _lease_expired_reason(job: JobRecord) -> str:
     )
 
 
+def _runs_here(job: JobRecord) -> bool:
+    """Whether the job's runner is (or will be) a process of this machine, writing its log here.
+
+    A runner on a cluster has a handle of another backend; its log is read from the lake.
+    """
+    return job.handle is None or job.handle.startswith("local:")
+
+
 def new_job_name(kind: str) -> str:
     """A unique, sortable job name such as ``training-20261127-174401-3fa2``.
 
@@ -457,7 +465,7 @@ class JobClient:
         check_resource_name("job", name)  # before the name becomes a path
         job = self.session.metadata.get_job(name)
         path = _log_path(self.session, name)
-        if path.is_file():
+        if _runs_here(job) and path.is_file():
             return path.read_text(encoding="utf-8", errors="replace")
         data = self._lake_log(job)
         if data is None:
@@ -478,7 +486,7 @@ class JobClient:
         while True:
             job = self.describe(name)
             data: bytes | None = None
-            if path.is_file():
+            if _runs_here(job) and path.is_file():
                 with open(path, "rb") as fh:
                     fh.seek(offset)
                     data = fh.read()

@@ -86,7 +86,12 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         heartbeat.start()
         if max_runtime:  # armed only now: time waiting for a slot does not count
             signal.setitimer(signal.ITIMER_REAL, float(max_runtime))
-        job = metadata.update_job(name, handle=claimed.handle or f"local:{os.getpid()}")
+        # a runner started by hand records its process; one started through a compute
+        # backend keeps the handle the submitter records (compare-and-set: never overwrite it)
+        job = claimed
+        if claimed.handle is None:
+            mine = metadata.update_job_if(name, {"handle": None}, handle=f"local:{os.getpid()}")
+            job = mine or metadata.get_job(name)
         workdir = make_private_dir(session.settings.jobs_dir / name / "work")
         print(f"job {name} ({job.kind}) started (slot {claimed.slot})", flush=True)
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
