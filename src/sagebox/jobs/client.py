@@ -18,6 +18,7 @@ from sagebox.jobs.cluster import (
     NODE_HOME_FLAG,
     ONLINE_STORE_KINDS,
     check_cluster_settings,
+    node_log_path,
     task_env,
 )
 from sagebox.jobs.context import lake_log_key, local_log_path
@@ -233,7 +234,9 @@ class JobClient:
                 *([] if shared else [NODE_HOME_FLAG]),
                 name,
             ],
-            log_path=_log_path(self.session, name),
+            # on a cluster the backend may keep a copy of the output on the node that runs
+            # the runner: a file of that node's temp dir, never the submitter's home
+            log_path=_log_path(self.session, name) if shared else node_log_path(name),
             env=task_env(self.session.settings, shares_filesystem=shared),
             resources=Resources(cpus=0),
         )
