@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -88,12 +89,20 @@ def test_command_job_runs_on_the_cluster_and_its_log_is_followed(
     jobs = JobClient(Session(cluster_settings))
     job = jobs.submit("command", parameters={"argv": [sys.executable, "-c", code]})
     assert job.handle and job.handle.startswith("ray:job:")
+    # should the log never reach the client, the job is let go on after a deadline, so
+    # that the test fails on what it checks rather than hanging
+    fallback = threading.Timer(90, lambda: gate.write_text("deadline"))
+    fallback.start()
     chunks: list[str] = []
-    for chunk in jobs.follow(job.name):
-        chunks.append(chunk)
-        if "first line" in "".join(chunks) and not gate.exists():
-            assert "second line" not in jobs.logs(job.name)  # read from the lake, mid-run
-            gate.write_text("go")
+    try:
+        for chunk in jobs.follow(job.name):
+            chunks.append(chunk)
+            if "first line" in "".join(chunks) and not gate.exists():
+                assert "second line" not in jobs.logs(job.name)  # read from the lake, mid-run
+                gate.write_text("go")
+    finally:
+        fallback.cancel()
+    assert gate.read_text() == "go", "the log did not reach the client while the job ran"
     done = jobs.wait(job.name, timeout=120)
     assert done.status is JobStatus.COMPLETED, done.failure_reason
     followed = "".join(chunks)
