@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,41 +18,15 @@ import pytest
 from sagebox.backends.metadata.base import JobStatus
 from sagebox.session import Session
 from sagebox.training import Estimator
-from tests.fixtures.postgres import PostgresServer, postgres_server  # noqa: F401
-from tests.fixtures.ray import RayCluster, ray_cluster  # noqa: F401
-from tests.fixtures.s3 import s3_server  # noqa: F401
+from tests.fixtures.ray import RayCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DDP_DIR = Path(__file__).parents[1] / "training" / "fixtures" / "ddp"
 
 
-@pytest.fixture()
-def cluster_session(
-    sagebox_env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    s3_server: str,  # noqa: F811
-    postgres_server: PostgresServer,  # noqa: F811
-    ray_cluster: RayCluster,  # noqa: F811
-) -> Iterator[Session]:
-    """The cluster profile: S3 lake (fresh bucket), fresh PostgreSQL database, Ray compute.
-
-    The S3 server starts before the Ray nodes: they inherit its (dummy) AWS credentials from
-    the environment, as a real cluster's nodes have their own.
-    """
-    suffix = secrets.token_hex(4)
-    database = f"sb_train_{suffix}"
-    monkeypatch.setenv("SAGEBOX_STORAGE_URI", f"s3://sb-train-{suffix}/lake")
-    monkeypatch.setenv("SAGEBOX_S3_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("SAGEBOX_METADATA_URI", postgres_server.create_database(database))
-    monkeypatch.setenv("SAGEBOX_COMPUTE", ray_cluster.uri)
-    session = Session()
-    session.storage.ensure_bucket()  # type: ignore[attr-defined]
-    session.storage.write_bytes("data/ddp/train.txt", b"a few bytes of training data\n")
-    yield session
-
-
 def _estimator(session: Session, **kwargs: object) -> Estimator:
+    session.storage.write_bytes("data/ddp/train.txt", b"a few bytes of training data\n")
     return Estimator(
         entry_point="ddp_steps.py",
         source_dir=str(DDP_DIR),
@@ -82,7 +54,7 @@ def _node_of(member: dict[str, object], cluster: RayCluster) -> int:
 
 def test_two_node_ddp_job_runs_on_distinct_nodes_and_registers_the_model(
     cluster_session: Session,
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
 ) -> None:
     est = _estimator(cluster_session, hyperparameters={"steps": 3})
     job = est.fit("data/ddp/", logs=False)
@@ -104,7 +76,7 @@ def test_two_node_ddp_job_runs_on_distinct_nodes_and_registers_the_model(
 
 def test_a_lost_node_restarts_the_job_from_its_checkpoint(
     cluster_session: Session,
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
 ) -> None:
     est = _estimator(
         cluster_session,
