@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.backends.metadata.base import JobStatus
+from sagebox.errors import JobError
 from sagebox.session import Session
 from sagebox.training import Estimator
 from tests.fixtures.ray import RayCluster
@@ -101,3 +102,17 @@ def test_a_lost_node_restarts_the_job_from_its_checkpoint(
     assert "restarting from the last checkpoint (restart 1 of 1)" in log
     model = _model(cluster_session, job.outputs["model"])
     assert int(model["start"]) >= 2 and model["sum"] == 3.0  # type: ignore[call-overload]
+
+
+def test_a_job_the_cluster_cannot_place_fails_naming_what_it_asked(
+    cluster_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each test node has one CPU: two instances of 8 CPUs never fit
+    monkeypatch.setenv("SAGEBOX_CAPACITY_TIMEOUT_SECONDS", "5")
+    est = _estimator(Session(), hyperparameters={"steps": 1}, instance_type="local:8")
+    with pytest.raises(JobError, match="ended Failed") as failed:
+        est.fit("data/ddp/", logs=False)
+    reason = failed.value.message
+    assert "cannot reserve 2 slots of 8 CPU(s), each on a distinct node, within 5 s" in reason
+    assert "the cluster has 2 live node(s)" in reason  # ... and what the cluster has
+    assert "waiting for 2 node(s) with 8 CPU(s) free each (at most 5 s)" in est.logs()

@@ -488,7 +488,8 @@ class NodeGroup:
         job_name: the job.
         count: how many nodes.
         resources: what each node's slot holds (CPUs, memory, GPUs).
-        timeout: how long :meth:`reserve` waits for the capacity.
+        timeout: how long :meth:`reserve` waits for the capacity (default: the setting
+            ``capacity_timeout_seconds``).
         grace_seconds: how long a stopped task has to end (and sync) before it is killed.
 
     Example:
@@ -504,14 +505,14 @@ class NodeGroup:
         count: int,
         resources: Resources | None = None,
         *,
-        timeout: float = 300.0,
+        timeout: float | None = None,
         grace_seconds: float = 10.0,
     ) -> None:
         self.session = session
         self.job_name = job_name
         self.hosts = node_hosts(count)
         self.resources = resources or Resources()
-        self.timeout = timeout
+        self.timeout = session.settings.capacity_timeout_seconds if timeout is None else timeout
         self.grace_seconds = grace_seconds
         self.reservation: Reservation | None = None
         self.handles: list[str] = []
@@ -519,6 +520,14 @@ class NodeGroup:
     def reserve(self) -> Reservation:
         """Reserve one slot per host on distinct nodes (waits; see ComputeBackend.reserve)."""
         if self.reservation is None:
+            res = self.resources
+            print(
+                f"waiting for {len(self.hosts)} node(s) with {res.cpus:g} CPU(s)"
+                + (f", {res.memory_bytes / 1024**3:.3g} GiB" if res.memory_bytes else "")
+                + (f", {res.gpus:g} GPU(s)" if res.gpus else "")
+                + f" free each (at most {self.timeout:g} s)",
+                flush=True,
+            )
             self.reservation = self.session.compute.reserve(
                 len(self.hosts), self.resources, timeout=self.timeout
             )
