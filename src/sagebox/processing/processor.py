@@ -21,7 +21,8 @@ class Processor:
 
     Args:
         instance_count: parallel workers (processes on the compute backend).
-        instance_type: accepted for SageMaker compatibility (``local`` or ``ml.*``); ignored.
+        instance_type: ``local`` or ``ml.*``: ignored on the local backend; on a cluster, what
+            each worker's node slot holds (:func:`sagebox.jobs.instances.resources_for`).
         command: the interpreter of a script (default: ``python`` for ``.py`` files with
             ``/opt/ml`` paths mapped, ``/bin/sh`` for ``.sh`` files).
         env: extra environment variables of the workers.
@@ -118,6 +119,7 @@ class Processor:
             "outputs": outs,
             "arguments": [str(a) for a in arguments or []],
             "instance_count": self.instance_count,
+            "instance_type": self.instance_type,
             "environment": self.env,
         }
         job = JobClient(self.session).submit(
