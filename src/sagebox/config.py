@@ -59,6 +59,9 @@ class Settings(BaseModel):
         job_lease_seconds: how long a job runner's lease lasts without renewal; a job whose
             runner has not renewed it for this long is marked Failed by whoever looks next.
         job_heartbeat_seconds: how often a job runner renews its lease (below the lease).
+        log_upload_seconds: on a cluster (a compute backend that does not share the
+            submitter's files), how often a running job's log and its synced directories
+            (checkpoints, debugger output) are uploaded to the lake when they changed.
         s3_endpoint_url: endpoint of an S3-compatible server (MinIO, moto, Ceph); empty for AWS.
         s3_region: region passed to the S3 client.
         online_store_uri: the feature store's online store: ``sqlite:///path`` or
@@ -74,6 +77,7 @@ class Settings(BaseModel):
     max_workers: int = 2
     job_lease_seconds: float = Field(default=30.0, gt=0)
     job_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    log_upload_seconds: float = Field(default=5.0, gt=0)
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     online_store_uri: str = ""
@@ -102,6 +106,7 @@ _FIELDS = (
     "max_workers",
     "job_lease_seconds",
     "job_heartbeat_seconds",
+    "log_upload_seconds",
     "s3_endpoint_url",
     "s3_region",
     "online_store_uri",
