@@ -51,3 +51,17 @@ def test_single_host_has_no_torch_distributed_variables(tmp_path: Path) -> None:
     env = sm_environment(layout, "j", {}, "train.py", num_cpus=2, master_port=None)
     assert "RANK" not in env and "MASTER_ADDR" not in env
     assert json.loads(env["SM_CHANNELS"]) == []
+
+
+def test_a_cluster_host_rendezvous_on_rank_0s_node(tmp_path: Path) -> None:
+    layout = HostLayout(tmp_path, "algo-2", ["algo-1", "algo-2"], {})
+    env = sm_environment(
+        layout, "j", {}, "train.py", num_cpus=4, num_gpus=1, master_port="{port}",
+        master_addr="10.0.0.5",
+    )  # fmt: skip
+    assert (env["MASTER_ADDR"], env["MASTER_PORT"], env["RANK"]) == ("10.0.0.5", "{port}", "1")
+    assert env["SM_NUM_GPUS"] == "1" and env["SAGEBOX_DIST_BACKEND"] == "nccl"
+    assert env["SM_NETWORK_INTERFACE_NAME"] == "eth0"
+    local = sm_environment(layout, "j", {}, "train.py", num_cpus=1, master_port=29500)
+    assert local["MASTER_ADDR"] == "127.0.0.1" and local["SAGEBOX_DIST_BACKEND"] == "gloo"
+    assert local["SM_NETWORK_INTERFACE_NAME"] == "lo"

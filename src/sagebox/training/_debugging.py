@@ -42,11 +42,14 @@ class JobDebugging:
     Args:
         ctx: the job's context.
         plan: what to collect and evaluate (from :meth:`TrainingSpec.debug_plan`).
+        monitor: sample this machine with the system monitor (as host ``algo-1``); False on
+            a cluster, where this machine runs none of the hosts.
     """
 
-    def __init__(self, ctx: JobContext, plan: DebugPlan) -> None:
+    def __init__(self, ctx: JobContext, plan: DebugPlan, monitor: bool = True) -> None:
         self.ctx = ctx
         self.plan = plan
+        self.monitor = monitor
         self.debug_dir = ctx.workdir / "debug"
         self.stop_event = threading.Event()
         self.stop_reason: str | None = None
@@ -105,6 +108,9 @@ class JobDebugging:
 
     def _start_monitor(self) -> Any | None:
         if not self.plan.profiler.enabled:
+            return None
+        if not self.monitor:
+            self.ctx.log("profiler: the system monitor does not run on a cluster's nodes yet")
             return None
         interval = self.plan.profiler.system_monitor_interval_millis / 1000
         try:

@@ -11,6 +11,12 @@ the archive is completely uploaded, so a failed job never registers a half-writt
 While the workers run, the debugger and profiler (:mod:`sagebox.training._debugging`) collect
 data into ``<workdir>/debug`` (synced to ``jobs/<job>/debug-output/``) and evaluate the job's
 rules; a rule's stop action ends the workers and the job as Stopped, naming the rule.
+
+On a cluster (a compute backend that does not share this machine's files) each host is a
+node task on its own node instead (:mod:`sagebox.training.cluster`): the nodes fetch their
+inputs and sync checkpoints and debugger data through the lake themselves, and the model is
+packaged from what algo-1 staged in the lake, under the same rule: only after every host
+succeeded. Debugger rules are refused there up front.
 """
 
 from __future__ import annotations
@@ -21,28 +27,50 @@ import shutil
 import socket
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sagebox.errors import JobError
 from sagebox.jobs.context import JobContext
 from sagebox.training.launcher import GroupResult, WorkerSpec
 from sagebox.training.spec import TrainingSpec
 
+if TYPE_CHECKING:
+    from sagebox.training._debugging import JobDebugging
+    from sagebox.training.metrics import MetricCapture
+
 __all__ = ["run_training_job"]
 
 
-def run_training_job(ctx: JobContext) -> None:
-    """Train as ``ctx.parameters`` describe (a :class:`TrainingSpec`); package the model."""
-    from sagebox.backends.metadata.base import JobStatus
-    from sagebox.jobs.runner import JobInterrupted
+def run_training_job(ctx: JobContext, on_cluster: bool | None = None) -> None:
+    """Train as ``ctx.parameters`` describe (a :class:`TrainingSpec`); package the model.
+
+    Args:
+        ctx: the job's context.
+        on_cluster: run each host as a node task on its own node of the compute backend
+            (:mod:`sagebox.training.cluster`) rather than as a worker process of this job
+            process. Default: when the compute backend does not share this machine's files
+            (a cluster); the local backend runs node tasks too (all on this machine).
+    """
     from sagebox.training._debugging import JobDebugging
-    from sagebox.training.checkpoint_sync import CheckpointSync
-    from sagebox.training.launcher import run_workers
-    from sagebox.training.metrics import MetricCapture, parse_metric_definitions
 
     spec = TrainingSpec.from_parameters(ctx.parameters)
     spec.validate()
-    debugging = JobDebugging(ctx, spec.debug_plan())
+    if on_cluster is None:
+        on_cluster = not ctx.session.compute.shares_filesystem
+    debugging = JobDebugging(ctx, spec.debug_plan(), monitor=not on_cluster)
+    if on_cluster:
+        _train_on_cluster(ctx, spec, debugging)
+    else:
+        _train_here(ctx, spec, debugging)
+
+
+def _train_here(ctx: JobContext, spec: TrainingSpec, debugging: JobDebugging) -> None:
+    """The hosts as worker processes of this job process (see the module docstring)."""
+    from sagebox.training.checkpoint_sync import CheckpointSync
+    from sagebox.training.launcher import run_workers
+
     channels = {name: ctx.input_dir(name) for name in sorted(ctx.job.inputs)}
     if spec.algorithm is not None:
         _check_builtin_channels(spec, channels)
@@ -67,41 +95,82 @@ def run_training_job(ctx: JobContext) -> None:
         )
         restored = sync.restore()
         ctx.log(f"checkpoints: {restored} file(s) restored from {spec.checkpoint_uri}")
+    capture = _metric_capture(ctx, spec)
+
+    def attempt() -> GroupResult:
+        hosts = _prepare_hosts(ctx, spec, channels, argv, code_dir, checkpoint_dir)
+        for host in hosts:
+            host.env.update(debugging.worker_env())
+        if sync is None:
+            return run_workers(hosts, capture, stop=debugging.stop_event)
+        with sync.running():  # its final sync keeps the last checkpoint, also on a stop
+            return run_workers(hosts, capture, stop=debugging.stop_event)
+
+    with debugging.running():
+        _attempts(ctx, what, debugging, attempt)
+    _package(ctx, spec, ctx.workdir / "hosts" / "algo-1")
+
+
+def _train_on_cluster(ctx: JobContext, spec: TrainingSpec, debugging: JobDebugging) -> None:
+    """The hosts as node tasks on distinct cluster nodes (:mod:`sagebox.training.cluster`)."""
+    from sagebox.training.cluster import ClusterTraining
+
+    cluster = ClusterTraining(ctx, spec, debugging.worker_env())
+    what = spec.algorithm or f"script {spec.entry_point}"
+    ctx.log(
+        f"training {what} on {cluster.describe()}; channels: "
+        f"{', '.join(cluster.channels) or 'none'}"
+        + (f"; checkpoints synced with {spec.checkpoint_uri}" if spec.checkpoint_uri else "")
+    )
+    capture = _metric_capture(ctx, spec)
+    with debugging.running():
+        _attempts(ctx, what, debugging, lambda: cluster.run(capture, debugging.stop_event))
+    _package(ctx, spec, cluster.fetch_first_host())
+
+
+def _metric_capture(ctx: JobContext, spec: TrainingSpec) -> MetricCapture:
+    from sagebox.training.metrics import MetricCapture, parse_metric_definitions
+
     metadata = ctx.session.metadata
-    capture = MetricCapture(
+    return MetricCapture(
         parse_metric_definitions(spec.metric_definitions),
         sink=lambda points: metadata.add_metric_points(ctx.job.name, points),
         builtin_lines=spec.algorithm is not None,
     )
+
+
+def _attempts(
+    ctx: JobContext, what: str, debugging: JobDebugging, attempt: Callable[[], GroupResult]
+) -> None:
+    """Run ``attempt`` until it succeeds, restarting killed (or lost) hosts while retries last.
+
+    Raises:
+        JobInterrupted: when a rule or a request stopped the job.
+        JobError: when a host failed for good, with its error or last log lines.
+    """
+    from sagebox.backends.metadata.base import JobStatus
+    from sagebox.jobs.runner import JobInterrupted
+
+    metadata = ctx.session.metadata
     retries = int(ctx.parameters.get("max_retries", 0))
-    with debugging.running():
-        while True:
-            hosts = _prepare_hosts(ctx, spec, channels, argv, code_dir, checkpoint_dir)
-            for host in hosts:
-                host.env.update(debugging.worker_env())
-            stop = debugging.stop_event
-            if sync is not None:
-                with sync.running():  # its final sync keeps the last checkpoint, also on a stop
-                    result = run_workers(hosts, capture, stop=stop)
-            else:
-                result = run_workers(hosts, capture, stop=stop)
-            if result.ok:
-                break
-            if result.stopped:
-                raise JobInterrupted(JobStatus.STOPPED, debugging.stop_reason or "Stopped")
-            job = metadata.get_job(ctx.job.name)
-            if job.status is JobStatus.STOPPING:
-                raise JobInterrupted(JobStatus.STOPPED, "Stopped by request")
-            if result.killed and job.restarts < retries:
-                ctx.job = metadata.update_job(ctx.job.name, restarts=job.restarts + 1)
-                ctx.log(
-                    f"{what} on {result.host} was {result.describe()}; restarting from the "
-                    f"last checkpoint (restart {ctx.job.restarts} of {retries})"
-                )
-                continue
-            message, hint = _failure_reason(what, result)
-            raise JobError(message, hint=hint or f"see sagebox jobs logs {ctx.job.name}")
-    _package(ctx, spec, ctx.workdir / "hosts" / "algo-1")
+    while True:
+        result = attempt()
+        if result.ok:
+            return
+        if result.stopped:
+            raise JobInterrupted(JobStatus.STOPPED, debugging.stop_reason or "Stopped")
+        job = metadata.get_job(ctx.job.name)
+        if job.status is JobStatus.STOPPING:
+            raise JobInterrupted(JobStatus.STOPPED, "Stopped by request")
+        if result.killed and job.restarts < retries:
+            ctx.job = metadata.update_job(ctx.job.name, restarts=job.restarts + 1)
+            ctx.log(
+                f"{what} on {result.host} was {result.describe()}; restarting from the "
+                f"last checkpoint (restart {ctx.job.restarts} of {retries})"
+            )
+            continue
+        message, hint = _failure_reason(what, result)
+        raise JobError(message, hint=hint or f"see sagebox jobs logs {ctx.job.name}")
 
 
 def _check_builtin_channels(spec: TrainingSpec, channels: dict[str, Path]) -> None:

@@ -44,7 +44,9 @@ class WorkerSpec:
 class GroupResult:
     """How the workers ended: all well, the first failure with its last log lines, or stopped.
 
-    ``stopped`` is true when the workers were ended because the ``stop`` event was set.
+    ``stopped`` is true when the workers were ended because the ``stop`` event was set;
+    ``lost`` when the failed worker ended without an exit status (on a cluster: its node or
+    its task died).
     """
 
     ok: bool
@@ -52,18 +54,24 @@ class GroupResult:
     returncode: int = 0
     tail: list[str] = field(default_factory=list)
     stopped: bool = False
+    lost: bool = False
 
     @property
     def killed(self) -> bool:
-        """Whether the failed worker was ended by a signal (SIGKILL, SIGTERM, ...)."""
-        return self.returncode < 0
+        """Whether the failed worker was ended by a signal (SIGKILL, SIGTERM, ...) or lost."""
+        return self.returncode < 0 or self.lost
 
     def describe(self) -> str:
         """``killed by SIGKILL``, ``exited with status 1`` or ``stopped on request``."""
         if self.stopped:
             return "stopped on request"
+        if self.lost:
+            return "lost (it ended without an exit status: its node or task died)"
         if self.killed:
-            return f"killed by {signal.Signals(-self.returncode).name}"
+            try:
+                return f"killed by {signal.Signals(-self.returncode).name}"
+            except ValueError:
+                return f"killed by signal {-self.returncode}"
         return f"exited with status {self.returncode}"
 
 

@@ -5,7 +5,11 @@ A SageMaker training container runs the user's entry point with its hyperparamet
 ``SM_CHANNEL_TRAIN``, ``SM_HPS``, ...). sagebox reproduces that contract on local directories,
 so that an unmodified script-mode ``train.py`` runs. With several instances, each "host" is a
 process named ``algo-1``, ``algo-2``, ...; the torch.distributed variables (``MASTER_ADDR``,
-``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``) are set as well.
+``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``) are set as well. Locally every host
+is a process on this machine (``MASTER_ADDR=127.0.0.1``); on a cluster each host is a node and
+``MASTER_ADDR`` is rank 0's node address. ``SAGEBOX_DIST_BACKEND`` names the torch.distributed
+backend to use: ``nccl`` when the host has GPUs, ``gloo`` otherwise (SageMaker leaves that
+choice to the script; a script may read this variable or decide from ``SM_NUM_GPUS``).
 
 Example:
     >>> layout = HostLayout(Path("/tmp/job"), "algo-1", ["algo-1"], {"train": Path("/d")})
@@ -87,9 +91,10 @@ def sm_environment(
     entry_point: str,
     num_cpus: int,
     num_gpus: int = 0,
-    master_port: int | None = None,
+    master_port: int | str | None = None,
     checkpoint_dir: Path | None = None,
     code_dir: Path | None = None,
+    master_addr: str = "127.0.0.1",
 ) -> dict[str, str]:
     """The ``SM_*`` (and torch.distributed) environment of one host.
 
@@ -100,11 +105,16 @@ def sm_environment(
         entry_point: the script's file name.
         num_cpus: CPUs (threads) this host may use.
         num_gpus: GPUs this host may use.
-        master_port: port of the torch.distributed rendezvous (several hosts only).
+        master_port: port of the torch.distributed rendezvous (several hosts only; on a
+            cluster the ``{port}`` placeholder the node task fills in).
         checkpoint_dir: local checkpoint directory, synchronised with ``checkpoint_uri``
             (``SM_CHECKPOINT_DIR``; SageMaker uses the fixed path ``/opt/ml/checkpoints``).
         code_dir: where the source directory was unpacked.
+        master_addr: address of rank 0's host (its node's address on a cluster).
     """
+    # SageMaker's instances talk over eth0; a loopback group (local, or a test cluster on
+    # 127.0.0.1) over lo.
+    interface = "lo" if master_addr.startswith("127.") or master_addr == "localhost" else "eth0"
     channels = sorted(layout.channels)
     hps_json = json.dumps(hyperparameters)
     input_data_config = {
@@ -114,7 +124,7 @@ def sm_environment(
     resource_config = {
         "current_host": layout.current_host,
         "hosts": layout.hosts,
-        "network_interface_name": "lo",
+        "network_interface_name": interface,
     }
     module_name = Path(entry_point).stem
     training_env = {
@@ -135,7 +145,7 @@ def sm_environment(
         "model_dir": str(layout.model_dir),
         "module_dir": str(code_dir or ""),
         "module_name": module_name,
-        "network_interface_name": "lo",
+        "network_interface_name": interface,
         "num_cpus": num_cpus,
         "num_gpus": num_gpus,
         "output_data_dir": str(layout.output_data_dir),
@@ -161,7 +171,7 @@ def sm_environment(
         "SM_INPUT_CONFIG_DIR": str(layout.root / "input" / "config"),
         "SM_INPUT_DATA_CONFIG": json.dumps(input_data_config),
         "SM_RESOURCE_CONFIG": json.dumps(resource_config),
-        "SM_NETWORK_INTERFACE_NAME": "lo",
+        "SM_NETWORK_INTERFACE_NAME": interface,
         "SM_LOG_LEVEL": "20",
         "SM_MODULE_NAME": module_name,
         "SM_MODULE_DIR": str(code_dir or ""),
@@ -182,12 +192,13 @@ def sm_environment(
     if len(layout.hosts) > 1 and master_port is not None:
         env.update(
             {
-                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_ADDR": master_addr,
                 "MASTER_PORT": str(master_port),
                 "RANK": str(layout.rank),
                 "WORLD_SIZE": str(len(layout.hosts)),
                 "LOCAL_RANK": "0",
                 "LOCAL_WORLD_SIZE": "1",
+                "SAGEBOX_DIST_BACKEND": "nccl" if num_gpus > 0 else "gloo",
             }
         )
     return env
