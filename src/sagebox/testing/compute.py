@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from sagebox.backends.compute.base import ComputeBackend, TaskSpec, TaskState
+from sagebox.backends.compute.base import ComputeBackend, Resources, TaskSpec, TaskState
 from sagebox.backends.compute.lifetime import pid_alive
 from sagebox.errors import ConfigError, NotFoundError
 
@@ -64,6 +64,11 @@ class ComputeBackendSuite:
 
     #: seconds a task may take to start, or to be seen ending
     timeout: float = 30.0
+    #: whether the slots of a reservation are on distinct nodes (a cluster), each task of a
+    #: slot seeing its node's id in ``SAGEBOX_NODE_ID``; False: one node (the local backend)
+    distinct_nodes: bool = False
+    #: the most slots the backend can reserve (its node count), None: no limit
+    max_slots: int | None = None
 
     @pytest.fixture()
     def compute(self, open_compute: OpenCompute) -> ComputeBackend:
@@ -259,6 +264,56 @@ class ComputeBackendSuite:
         other.stop(handle, grace_seconds=5)
         assert other.state(handle) is TaskState.EXITED
         assert compute.state(handle) is TaskState.EXITED
+
+    # --- output, reservations -------------------------------------------------------------
+
+    def test_output_gives_what_the_task_printed(
+        self, compute: ComputeBackend, tmp_path: Path
+    ) -> None:
+        code = "import sys; print('out line'); print('err line', file=sys.stderr)"
+        handle = compute.submit(TaskSpec(argv=_python(code), log_path=tmp_path / "task.log"))
+        assert compute.wait(handle, timeout=self.timeout) == 0
+        self._until(lambda: "err line" in compute.output(handle), "output() has the output")
+        text = compute.output(handle)
+        assert "out line\n" in text and "err line\n" in text
+
+    def test_tasks_run_in_the_slots_of_a_reservation(
+        self, compute: ComputeBackend, tmp_path: Path
+    ) -> None:
+        reservation = compute.reserve(2, Resources(cpus=0.5), timeout=self.timeout)
+        try:
+            assert len(reservation.addresses) == 2 and all(reservation.addresses)
+            code = "import os; print('node', os.environ['SAGEBOX_NODE_ID'])"
+            handles = [
+                compute.submit(
+                    TaskSpec(
+                        argv=_python(code),
+                        log_path=tmp_path / f"slot{i}.log",
+                        die_with_submitter=True,
+                        slot=reservation.slot(i),
+                    )
+                )
+                for i in range(2)
+            ]
+            assert [compute.wait(h, timeout=self.timeout) for h in handles] == [0, 0]
+            nodes = [compute.output(h).split("node ", 1)[1].split()[0] for h in handles]
+            if self.distinct_nodes:
+                assert nodes[0] != nodes[1], f"both slots ran on node {nodes[0]}"
+        finally:
+            compute.release(reservation)
+
+    def test_a_reservation_larger_than_the_cluster_fails_in_time(
+        self, compute: ComputeBackend
+    ) -> None:
+        if self.max_slots is None:
+            pytest.skip("the backend reserves any number of slots")
+        before = time.monotonic()
+        with pytest.raises(ConfigError) as raised:
+            compute.reserve(self.max_slots + 1, Resources(cpus=0.5), timeout=3)
+        assert time.monotonic() - before < 3 + 30
+        assert str(self.max_slots + 1) in raised.value.message
+        # nothing stays held: a reservation of every node still succeeds
+        compute.release(compute.reserve(self.max_slots, Resources(cpus=0.5), self.timeout))
 
     def test_a_handle_it_did_not_make_is_not_found(self, compute: ComputeBackend) -> None:
         for call in (

@@ -8,7 +8,8 @@ dies). Concurrency is limited by the job layer (``Settings.max_workers``), not h
 tasks survive the submitting process.
 
 There is one node, this machine: a reservation of N slots puts all N on it (address
-``127.0.0.1``) and reserves nothing, and :attr:`TaskSpec.resources` are not enforced.
+``127.0.0.1``) and reserves nothing, and :attr:`TaskSpec.resources` are not enforced. Tasks
+see ``SAGEBOX_NODE_ID=local`` (a cluster gives each node's id).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class LocalCompute(ComputeBackend):
         self._logs: dict[int, Path] = {}
 
     def submit(self, spec: TaskSpec) -> str:
-        env = {**os.environ, **spec.env}
+        env = {**os.environ, **spec.env, "SAGEBOX_NODE_ID": "local"}
         # The log and whatever the task writes (job work dirs, checkpoints) are owner-only.
         with os.fdopen(create_private_file(spec.log_path), "ab") as log:
             try:

@@ -1,0 +1,3 @@
+"""The two-node Ray cluster for the Ray compute-backend tests."""
+
+from tests.fixtures.ray import ray_cluster  # noqa: F401
