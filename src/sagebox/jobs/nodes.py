@@ -68,7 +68,7 @@ from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.backends.storage.base import ObjectStore
 from sagebox.config import make_private_dir
 from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
-from sagebox.jobs.cluster import NODE_HOME_FLAG, node_home, task_env
+from sagebox.jobs.cluster import NODE_HOME_FLAG, node_home, node_log_path, task_env
 from sagebox.session import Session
 
 __all__ = [
@@ -585,11 +585,14 @@ class NodeGroup:
                 key = f"jobs/{self.job_name}/nodes/{attempt}/{spec.host}.json"
                 storage.write_bytes(key, replace(spec, attempt=attempt).to_json().encode())
                 log_path = self.session.settings.jobs_dir / self.job_name / "nodes" / attempt
+                log_path = log_path / f"{spec.host}.log"
+                if not compute.shares_filesystem:  # on another node: a file of its temp dir
+                    log_path = node_log_path(f"{self.job_name}-{attempt}-{spec.host}")
                 self.handles.append(
                     compute.submit(
                         TaskSpec(
                             argv=[sys.executable, "-m", "sagebox.jobs.nodes", *flag, key],
-                            log_path=log_path / f"{spec.host}.log",
+                            log_path=log_path,
                             env=env,
                             die_with_submitter=True,
                             slot=reservation.slot(index),
