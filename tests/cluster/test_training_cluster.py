@@ -20,9 +20,8 @@ import pytest
 from sagebox.backends.metadata.base import JobStatus
 from sagebox.session import Session
 from sagebox.training import Estimator
-from tests.fixtures.postgres import PostgresServer, postgres_server  # noqa: F401
-from tests.fixtures.ray import RayCluster, ray_cluster  # noqa: F401
-from tests.fixtures.s3 import s3_server  # noqa: F401
+from tests.fixtures.postgres import PostgresServer
+from tests.fixtures.ray import RayCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
