@@ -72,12 +72,12 @@ def cluster_session(
     ray_cluster: RayCluster,
 ) -> Iterator[Session]:
     """The cluster profile in the environment (fresh bucket and database); 4 CSV shards."""
+    sagebox_env.mkdir(parents=True, exist_ok=True)
+    (sagebox_env / "notes.txt").write_text("the submitter's own file")
     suffix = secrets.token_hex(4)
     monkeypatch.setenv("SAGEBOX_STORAGE_URI", f"s3://sb-proc-{suffix}/lake")
     monkeypatch.setenv("SAGEBOX_S3_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv(
-        "SAGEBOX_METADATA_URI", postgres_server.create_database(f"sb_proc_{suffix}")
-    )
+    monkeypatch.setenv("SAGEBOX_METADATA_URI", postgres_server.create_database(f"sb_proc_{suffix}"))
     monkeypatch.setenv("SAGEBOX_COMPUTE", ray_cluster.uri)
     monkeypatch.setenv("SAGEBOX_LOG_UPLOAD_SECONDS", "0.5")
     session = Session()
