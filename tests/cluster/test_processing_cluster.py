@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from sagebox.backends.metadata.base import JobRecord, JobStatus
+from sagebox.errors import InputDataError
 from sagebox.jobs import JobClient
 from sagebox.processing import (
     ProcessingEnvironment,
@@ -175,3 +176,17 @@ def test_sharded_function_job_reaches_the_nodes_through_the_lake(
     assert reports["algo-1.json"]["files"] == ["part-0.csv", "part-2.csv"]
     assert reports["algo-2.json"]["files"] == ["part-1.csv", "part-3.csv"]
     assert {r["node"] for r in reports.values()} == _node_ids(ray_cluster)
+
+
+def test_an_instance_type_without_a_size_is_refused_before_the_job_is_made(
+    cluster_session: Session,
+) -> None:
+    processor = Processor(instance_count=2, instance_type="ml.m5.huge")
+    with pytest.raises(InputDataError, match="instance_type='ml.m5.huge' has no known size"):
+        processor.run(
+            report_in_function,
+            inputs=[ProcessingInput("raw/", input_name="data")],
+            job_name="bad-size",
+        )
+    assert cluster_session.metadata.list_jobs(limit=100) == []
+    assert cluster_session.storage.list("jobs/bad-size/") == []
