@@ -20,7 +20,7 @@ Where it runs:
   Give each Ray node 1 CPU (``ray start --num-cpus 1``) and keep ``--instance-type local``
   (1 CPU per instance) so that one node's worker gets one core.
 
-Usage: ``python bench/bench_scaleout_processing.py [--compute URI] [--rounds 800] [--repeat N]``;
+Usage: ``python bench/bench_scaleout_processing.py [--compute URI] [--rounds 1600] [--repeat N]``;
 prints one JSON line. The lead's ``bench/bench_scaleout.py`` imports :func:`measure`.
 """
 
@@ -136,7 +136,7 @@ def measure(
     *,
     shards: int = 8,
     rows: int = 4000,
-    rounds: int = 800,
+    rounds: int = 1600,
     instance_type: str = "local",
     warmup: bool = True,
     repeat: int = 1,
@@ -233,7 +233,7 @@ def main() -> None:
     )
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--rows", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=800, help="passes over each shard")
+    parser.add_argument("--rounds", type=int, default=1600, help="passes over each shard")
     parser.add_argument("--instance-type", default="local")
     parser.add_argument(
         "--no-warmup", dest="warmup", action="store_false", help="time the first job cold"

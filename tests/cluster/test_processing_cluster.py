@@ -10,8 +10,10 @@ local path. The submitter's ``SAGEBOX_HOME`` is left as it was.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,18 @@ REPORT = textwrap.dedent(
     print(f"{host} on node {report['node']}: {report['files']}", flush=True)
     """
 )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in status
 
 
 def _listing(root: Path) -> list[tuple[str, int, int]]:
@@ -190,3 +204,58 @@ def test_an_instance_type_without_a_size_is_refused_before_the_job_is_made(
         )
     assert cluster_session.metadata.list_jobs(limit=100) == []
     assert cluster_session.storage.list("jobs/bad-size/") == []
+
+
+#: algo-2 fails once algo-1 is running (algo-1 tells it through the lake: the nodes share
+#: nothing else); algo-1 would run for minutes unless stopped
+FAIL_ONE = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import boto3
+    host = json.load(open("/opt/ml/config/resourceconfig.json"))["current_host"]
+    s3 = boto3.client("s3", endpoint_url=os.environ["SAGEBOX_S3_ENDPOINT_URL"])
+    bucket, marker = os.environ["MARKER_BUCKET"], os.environ["MARKER_KEY"]
+    open(f"/opt/ml/processing/output/counts/{host}.txt", "w").write("partial")
+    if host == "algo-1":
+        s3.put_object(Bucket=bucket, Key=marker, Body=str(os.getpid()).encode())
+        time.sleep(600)  # stopped long before
+    deadline = time.monotonic() + 120
+    while "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=marker):
+        assert time.monotonic() < deadline, "algo-1 never started"
+        time.sleep(0.1)
+    print("bad row 17", flush=True)
+    sys.exit(3)
+    """
+)
+
+
+def test_a_failing_worker_fails_the_job_stops_the_other_node_and_publishes_nothing(
+    cluster_session: Session,
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "fail_one.py"
+    script.write_text(FAIL_ONE, encoding="utf-8")
+    storage = cluster_session.storage
+    bucket, _, prefix = cluster_session.settings.storage_uri.removeprefix("s3://").partition("/")
+    processor = Processor(
+        instance_count=2,
+        env={"MARKER_BUCKET": bucket, "MARKER_KEY": f"{prefix}/markers/algo-1-running"},
+    )
+    job = processor.run(
+        script,
+        inputs=[ProcessingInput("raw/", input_name="data", distribution="ShardedByS3Key")],
+        outputs=[ProcessingOutput(output_name="counts")],
+        wait=False,
+    )
+    done = JobClient(cluster_session).wait(job.name, timeout=JOB_TIMEOUT_S)
+    assert done.status is JobStatus.FAILED
+    assert "worker algo-2 exited with status 3" in (done.failure_reason or "")
+    assert "bad row 17" in (done.failure_reason or "")
+    pid = int(storage.read_bytes("markers/algo-1-running"))  # algo-1 ran when algo-2 failed
+    deadline = time.monotonic() + 60
+    while _alive(pid):  # its node is this machine: the stopped worker's process is gone
+        assert time.monotonic() < deadline, f"algo-1 (pid {pid}) still runs after the job failed"
+        time.sleep(0.2)  # polling interval
+    assert storage.list(f"jobs/{done.name}/output/") == []
+    assert storage.list(f"jobs/{done.name}/hosts/") == []
+    assert "counts" not in done.outputs
