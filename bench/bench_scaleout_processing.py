@@ -31,19 +31,14 @@ import collections
 import contextlib
 import json
 import os
-import secrets
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sagebox.processing import ProcessingEnvironment, ProcessingInput, ProcessingOutput, Processor
 from sagebox.session import Session
 
-__all__ = ["cluster_profile", "count_words", "make_shards", "measure", "time_job"]
+__all__ = ["count_words", "make_shards", "measure", "time_job"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -184,45 +179,6 @@ def measure(
     return figures
 
 
-@contextlib.contextmanager
-def cluster_profile() -> Iterator[dict[str, str]]:
-    """Start moto S3, PostgreSQL and a two-node Ray cluster (1 CPU each); yield the settings.
-
-    The settings are the environment variables of the cluster profile (``SAGEBOX_*``, with a
-    throwaway ``SAGEBOX_HOME``). Uses the test fixtures' classes, so it runs from a checkout.
-    """
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from tests.fixtures.postgres import PostgresServer, find_postgres_bin
-    from tests.fixtures.ray import RayCluster
-    from tests.fixtures.s3 import DUMMY_CREDENTIALS, MotoServer
-
-    ray_program = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
-    bin_dir = find_postgres_bin()
-    if ray_program is None or bin_dir is None:
-        raise SystemExit("the bench's own cluster needs 'ray' and PostgreSQL; or give --compute")
-    os.environ.update(DUMMY_CREDENTIALS)  # before the Ray nodes start: they inherit them
-    home = Path(tempfile.mkdtemp(prefix="sb-bench-home-"))
-    with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, home, True)
-        s3 = MotoServer()
-        s3.start()
-        stack.callback(s3.stop)
-        postgres = PostgresServer(bin_dir)
-        postgres.start()
-        stack.callback(postgres.stop)
-        cluster = RayCluster(ray_program)
-        stack.callback(cluster.stop)
-        cluster.start()
-        yield {
-            "SAGEBOX_HOME": str(home),
-            "SAGEBOX_STORAGE_URI": f"s3://sb-bench-{secrets.token_hex(4)}/lake",
-            "SAGEBOX_S3_ENDPOINT_URL": s3.endpoint_url,
-            "SAGEBOX_METADATA_URI": postgres.create_database("sb_bench"),
-            "SAGEBOX_COMPUTE": cluster.uri,
-        }
-
-
 def main() -> None:
     """Parse the options, measure, print one JSON line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -248,6 +204,8 @@ def main() -> None:
         "warmup": args.warmup,
         "repeat": args.repeat,
     }
+    from _cluster import cluster_profile
+
     with contextlib.ExitStack() as stack:
         if args.compute:
             os.environ["SAGEBOX_COMPUTE"] = args.compute
