@@ -8,42 +8,15 @@ order, errors) are the same; tests/cluster/test_transform_cluster.py runs it on 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from sagebox.backends.compute.base import Resources
 from sagebox.errors import InputDataError, JobError
-from tests.conftest import skip_or_fail
+from tests.fixtures.local_ray import local_ray  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A one-CPU Ray instance owned by this module (stopped after)."""
-    try:
-        import ray
-    except ImportError:
-        skip_or_fail("ray is not installed: pip install 'sagebox[ray]'")
-    temp = tempfile.mkdtemp(prefix="sbrd-", dir="/tmp")  # short: Ray's socket paths
-    path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
-    ray.init(
-        address="local",
-        num_cpus=1,
-        include_dashboard=False,
-        _temp_dir=temp,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 class Upper:
@@ -66,7 +39,7 @@ def failing_factory() -> Callable[[bytes], bytes]:
     raise InputDataError("the model cannot load", hint="fix the package")
 
 
-def test_answers_come_back_in_order_from_one_predictor_per_actor(local_ray: None) -> None:
+def test_answers_come_back_in_order_from_one_predictor_per_actor() -> None:
     from sagebox.backends.compute.ray_data import RayDataMapper
 
     payloads = [b"record %d" % i for i in range(40)]
@@ -75,7 +48,7 @@ def test_answers_come_back_in_order_from_one_predictor_per_actor(local_ray: None
     assert len({a.split(b":", 1)[0] for a in answers}) == 1  # built once, on the one actor
 
 
-def test_a_predictor_error_reaches_the_caller_as_itself(local_ray: None) -> None:
+def test_a_predictor_error_reaches_the_caller_as_itself() -> None:
     from sagebox.backends.compute.ray_data import RayDataMapper
 
     # half a CPU each: pytest's log capture keeps Ray Data's error records, whose tracebacks
@@ -88,7 +61,7 @@ def test_a_predictor_error_reaches_the_caller_as_itself(local_ray: None) -> None
         RayDataMapper().map([b"ok"], failing_factory, 1, Resources(cpus=0.5))
 
 
-def test_nothing_to_map_and_a_bad_pool_size(local_ray: None) -> None:
+def test_nothing_to_map_and_a_bad_pool_size() -> None:
     from sagebox.backends.compute.ray_data import RayDataMapper
 
     assert RayDataMapper().map([], upper_factory, 1, Resources()) == []
@@ -96,7 +69,7 @@ def test_nothing_to_map_and_a_bad_pool_size(local_ray: None) -> None:
         RayDataMapper().map([b"x"], upper_factory, 0, Resources())
 
 
-def test_a_pool_the_cluster_cannot_hold_fails_with_what_it_asked(local_ray: None) -> None:
+def test_a_pool_the_cluster_cannot_hold_fails_with_what_it_asked() -> None:
     from sagebox.backends.compute.ray_data import RayDataMapper
 
     mapper = RayDataMapper(start_timeout=5)
