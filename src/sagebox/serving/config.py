@@ -364,7 +364,9 @@ class TransformConfig(BaseModel):
 
     Locally, ``max_concurrent_transforms`` worker processes answer the requests. On a cluster
     (a compute backend with a data engine: Ray), ``instance_count`` pool workers (Ray actors,
-    one CPU each, spread over the nodes) each load the model once and answer them.
+    each holding what ``instance_type`` reserves: ``local`` is one CPU, see
+    :func:`sagebox.jobs.instances.resources_for`; spread over the nodes) each load the model
+    once and answer them.
 
     Example:
         >>> TransformConfig(model="reviews-v1", input="raw/reviews.csv", output="scored/",
@@ -385,6 +387,7 @@ class TransformConfig(BaseModel):
     max_records_per_request: int = Field(default=500, ge=1)
     max_concurrent_transforms: int = Field(default=2, ge=1, le=32)
     instance_count: int = Field(default=1, ge=1, le=64)
+    instance_type: str = "local"
     header: bool = False
     join_source: Literal["None", "Input"] = "None"
     input_filter: str = "$"

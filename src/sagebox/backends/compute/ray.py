@@ -78,6 +78,7 @@ from typing import Any
 
 from sagebox._extras import require
 from sagebox.backends.compute.base import (
+    BatchMapper,
     ComputeBackend,
     Reservation,
     Resources,
@@ -137,6 +138,12 @@ class RayCompute(ComputeBackend):
     """Runs tasks on a Ray cluster. See the module and :class:`ComputeBackend`."""
 
     shares_filesystem = False
+
+    def batch_mapper(self) -> BatchMapper:
+        """Ray Data over an actor pool (:mod:`sagebox.backends.compute.ray_data`)."""
+        from sagebox.backends.compute.ray_data import RayDataMapper
+
+        return RayDataMapper()
 
     def __init__(self, uri: str = "ray://auto") -> None:
         require("ray", needed_by=f"the Ray compute backend ({uri})")

@@ -38,7 +38,10 @@ def run_transform_job(ctx: Any) -> None:
     payload = int(config.max_payload_mb * 2**20)
     mapper = session.compute.batch_mapper()
     if mapper is not None:  # a cluster: the backend's data engine spreads the workers
-        ctx.log(f"transforming {len(keys)} file(s) on {config.instance_count} pool worker(s)")
+        ctx.log(
+            f"transforming {len(keys)} file(s) on an actor pool of {config.instance_count} "
+            f"worker(s) ({config.instance_type} each)"
+        )
         totals = _run_on_pool(ctx, config, mapper, keys, payload)
         for name, value in totals.items():
             ctx.log_metric(name, value)
@@ -185,7 +188,7 @@ def _run_on_pool(
     answers are the same bytes a local worker gives, and each output is assembled by the
     same code as the local path's, so the outputs are the same.
     """
-    from sagebox.backends.compute import Resources
+    from sagebox.jobs.instances import resources_for
     from sagebox.serving._transform.pool import WorkerFactory, decode_answer, encode_request
 
     started = time.perf_counter()
@@ -194,7 +197,8 @@ def _run_on_pool(
         encode_request(file.content_type, body) for file in files for _, _, body in file.batches
     ]
     factory = WorkerFactory(ctx.session.settings, config.model, payload + 2**20)
-    answers = iter(mapper.map(payloads, factory, config.instance_count, Resources(cpus=1.0)))
+    resources = resources_for(config.instance_type)
+    answers = iter(mapper.map(payloads, factory, config.instance_count, resources))
     for file in files:
         for start, end, _ in file.batches:
             file.answered(start, end, *decode_answer(next(answers)))
