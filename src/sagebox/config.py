@@ -76,6 +76,9 @@ class Settings(BaseModel):
         log_upload_seconds: on a cluster (a compute backend that does not share the
             submitter's files), how often a running job's log and its synced directories
             (checkpoints, debugger output) are uploaded to the lake when they changed.
+        capacity_timeout_seconds: on a cluster, how long a multi-node job waits for its
+            ``instance_count`` slots (distinct nodes with the instance type's CPUs, memory and
+            GPUs free) before it fails, naming what it asked and what the cluster has.
         s3_endpoint_url: endpoint of an S3-compatible server (MinIO, moto, Ceph); empty for AWS.
         s3_region: region passed to the S3 client.
         online_store_uri: the feature store's online store: ``sqlite:///path`` or
@@ -92,6 +95,7 @@ class Settings(BaseModel):
     job_lease_seconds: float = Field(default=30.0, gt=0)
     job_heartbeat_seconds: float = Field(default=5.0, gt=0)
     log_upload_seconds: float = Field(default=5.0, gt=0)
+    capacity_timeout_seconds: float = Field(default=600.0, gt=0)
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     online_store_uri: str = ""
@@ -121,6 +125,7 @@ _FIELDS = (
     "job_lease_seconds",
     "job_heartbeat_seconds",
     "log_upload_seconds",
+    "capacity_timeout_seconds",
     "s3_endpoint_url",
     "s3_region",
     "online_store_uri",

@@ -117,6 +117,11 @@ class SageboxError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # keeps the hint (and a subclass's extra attributes) when the error crosses processes
+        # (a Ray actor's error raised in the job runner)
+        return (type(self), (self.message, self.hint), self.__dict__)
+
 
 class ConfigError(SageboxError):
     """A setting is invalid, e.g. an unknown URI scheme."""

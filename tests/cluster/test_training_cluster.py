@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sagebox.backends.metadata.base import JobStatus
 from sagebox.debugger import RuleConfig, StopTraining
+from sagebox.errors import JobError
 from sagebox.jobs import JobClient
 from sagebox.profiler.data import ProfileData
 from sagebox.session import Session
 from sagebox.training import Estimator
-from tests.fixtures.postgres import PostgresServer, postgres_server  # noqa: F401
-from tests.fixtures.ray import RayCluster, ray_cluster  # noqa: F401
-from tests.fixtures.s3 import s3_server  # noqa: F401
+from tests.fixtures.ray import RayCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,32 +31,8 @@ DDP_DIR = Path(__file__).parents[1] / "training" / "fixtures" / "ddp"
 DEBUGGER_SCRIPTS = Path(__file__).parents[1] / "debugger" / "scripts"
 
 
-@pytest.fixture()
-def cluster_session(
-    sagebox_env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    s3_server: str,  # noqa: F811
-    postgres_server: PostgresServer,  # noqa: F811
-    ray_cluster: RayCluster,  # noqa: F811
-) -> Iterator[Session]:
-    """The cluster profile: S3 lake (fresh bucket), fresh PostgreSQL database, Ray compute.
-
-    The S3 server starts before the Ray nodes: they inherit its (dummy) AWS credentials from
-    the environment, as a real cluster's nodes have their own.
-    """
-    suffix = secrets.token_hex(4)
-    database = f"sb_train_{suffix}"
-    monkeypatch.setenv("SAGEBOX_STORAGE_URI", f"s3://sb-train-{suffix}/lake")
-    monkeypatch.setenv("SAGEBOX_S3_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("SAGEBOX_METADATA_URI", postgres_server.create_database(database))
-    monkeypatch.setenv("SAGEBOX_COMPUTE", ray_cluster.uri)
-    session = Session()
-    session.storage.ensure_bucket()  # type: ignore[attr-defined]
-    session.storage.write_bytes("data/ddp/train.txt", b"a few bytes of training data\n")
-    yield session
-
-
 def _estimator(session: Session, **kwargs: object) -> Estimator:
+    session.storage.write_bytes("data/ddp/train.txt", b"a few bytes of training data\n")
     return Estimator(
         entry_point="ddp_steps.py",
         source_dir=str(DDP_DIR),
@@ -87,7 +60,7 @@ def _node_of(member: dict[str, object], cluster: RayCluster) -> int:
 
 def test_two_node_ddp_job_runs_on_distinct_nodes_and_registers_the_model(
     cluster_session: Session,
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
 ) -> None:
     est = _estimator(cluster_session, hyperparameters={"steps": 3})
     job = est.fit("data/ddp/", logs=False)
@@ -109,7 +82,7 @@ def test_two_node_ddp_job_runs_on_distinct_nodes_and_registers_the_model(
 
 def test_a_lost_node_restarts_the_job_from_its_checkpoint(
     cluster_session: Session,
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
 ) -> None:
     est = _estimator(
         cluster_session,
@@ -136,6 +109,20 @@ def test_a_lost_node_restarts_the_job_from_its_checkpoint(
     assert int(model["start"]) >= 2 and model["sum"] == 3.0  # type: ignore[call-overload]
 
 
+def test_a_job_the_cluster_cannot_place_fails_naming_what_it_asked(
+    cluster_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each test node has one CPU: two instances of 8 CPUs never fit
+    monkeypatch.setenv("SAGEBOX_CAPACITY_TIMEOUT_SECONDS", "5")
+    est = _estimator(Session(), hyperparameters={"steps": 1}, instance_type="local:8")
+    with pytest.raises(JobError, match="ended Failed") as failed:
+        est.fit("data/ddp/", logs=False)
+    reason = failed.value.message
+    assert "cannot reserve 2 slots of 8 CPU(s), each on a distinct node, within 5 s" in reason
+    assert "the cluster has 2 live node(s)" in reason  # ... and what the cluster has
+    assert "waiting for 2 node(s) with 8 CPU(s) free each (at most 5 s)" in est.logs()
+
+
 def test_a_rule_stops_a_two_node_job_and_both_nodes_sample_their_machine(
     cluster_session: Session,
     monkeypatch: pytest.MonkeyPatch,
@@ -143,6 +130,7 @@ def test_a_rule_stops_a_two_node_job_and_both_nodes_sample_their_machine(
 ) -> None:
     monkeypatch.setenv("SAGEBOX_LOG_UPLOAD_SECONDS", "1")  # reaches the runner and the nodes
     session = Session()
+    session.storage.write_bytes("data/overfit/train.txt", b"unused: the script makes its data\n")
     est = Estimator(
         entry_point="overfit_checkpointed.py",
         source_dir=str(DEBUGGER_SCRIPTS),
@@ -155,7 +143,7 @@ def test_a_rule_stops_a_two_node_job_and_both_nodes_sample_their_machine(
         ],
         session=session,
     )
-    name = est.fit("data/ddp/", wait=False).name
+    name = est.fit("data/overfit/", wait=False).name
     job = JobClient(session).wait(name, timeout=300)
     assert job.status is JobStatus.STOPPED, (job.failure_reason, est.logs()[-3000:])
     assert job.failure_reason.startswith("Stopped by rule Overfit: validation loss ")

@@ -245,3 +245,39 @@ def test_node_home_mode_leaves_the_submitter_home_alone(
 def test_specs_must_match_the_hosts(session: Session) -> None:
     with NodeGroup(session, JOB, count=2) as group, pytest.raises(InputDataError, match="hosts"):
         group.run([_spec(argv=["true"])])
+
+
+def test_two_nodes_move_files_through_the_lake(lake_session: Session) -> None:
+    """The whole round trip on each lake backend (an S3 bucket is what a cluster uses)."""
+    lake = lake_session.storage
+    lake.write_bytes("in/shard-0.txt", b"zero")
+    lake.write_bytes("in/shard-1.txt", b"one")
+    hosts = ["algo-1", "algo-2"]
+    code = (
+        "import os, pathlib, sys; r = pathlib.Path(sys.argv[1]); host = os.environ['HOST'];"
+        "data = sorted(p.name for p in (r / 'data').iterdir());"
+        "(r / 'out').mkdir(); (r / 'out' / (host + '.txt')).write_text(','.join(data));"
+        "(r / 'ck' / (host + '.ckpt')).write_text(sys.argv[2])"
+    )
+    specs = [
+        NodeTaskSpec(
+            job_name=JOB,
+            host=host,
+            hosts=hosts,
+            argv=[sys.executable, "-c", code, "{root}", "{port}"],
+            env={"HOST": host},
+            downloads=[("in/", "data")],
+            uploads=[("out", "result/")],
+            synced=[("ck", f"ck/{host}/")],
+            rendezvous=True,
+        )
+        for host in hosts
+    ]
+    with NodeGroup(lake_session, JOB, count=2) as group:
+        assert group.addresses == ("127.0.0.1", "127.0.0.1")
+        outcome = group.run(specs, out=io.StringIO())
+    assert outcome.ok
+    for host in hosts:
+        assert lake.read_bytes(f"result/{host}.txt") == b"shard-0.txt,shard-1.txt"
+    ports = {lake.read_bytes(f"ck/{host}/{host}.ckpt") for host in hosts}
+    assert len(ports) == 1 and int(ports.pop()) > 0

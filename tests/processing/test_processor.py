@@ -275,6 +275,8 @@ def test_processing_via_cli(session: Session, tmp_path: Path) -> None:
             "counts=results/counts/",
             "-n",
             "2",
+            "--instance-type",
+            "ml.m5.xlarge",
             "--json",
             "--",
             "--factor",
@@ -288,6 +290,17 @@ def test_processing_via_cli(session: Session, tmp_path: Path) -> None:
     job = json.loads(result.stdout.strip().splitlines()[-1])
     assert job["status"] == "Completed" and job["outputs"]["counts"].endswith("results/counts/")
     assert session.storage.exists("results/counts/algo-2.csv")
+    # recorded with the job; the local backend reserves nothing, so any cluster size runs here
+    assert job["parameters"]["instance_type"] == "ml.m5.xlarge"
+    usage = subprocess.run(
+        [sys.executable, "-m", "sagebox", "process", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert usage.returncode == 0 and "--instance-type" in usage.stdout
+    assert "local:N" in usage.stdout and "ml.m5.xlarge" in usage.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "sagebox", "process", str(script), "--sharded", "nope"],
         capture_output=True,

@@ -45,6 +45,13 @@ def process(
         [], "--continuous", help="Output NAME to upload while the job runs."
     ),
     instance_count: int = typer.Option(1, "--instance-count", "-n", min=1, help="Workers."),
+    instance_type: str = typer.Option(
+        "local",
+        "--instance-type",
+        help="What each worker reserves on a cluster node (ray://): local (1 CPU), local:N "
+        "(N CPUs) or an ml.* type (its CPUs, memory and GPUs, e.g. ml.m5.xlarge); ignored by "
+        "the local backend.",
+    ),
     env: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE for the workers."),
     job_name: str | None = typer.Option(None, "--job-name", help="Name of the job."),
     max_runtime: float | None = typer.Option(None, "--max-runtime", help="Seconds before fail."),
@@ -90,6 +97,7 @@ def process(
     ]
     processor = Processor(
         instance_count=instance_count,
+        instance_type=instance_type,
         env=_pairs(env, "--env"),
         max_runtime_in_seconds=max_runtime,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import secrets
 import sys
 import time
@@ -10,10 +11,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sagebox.backends.compute.base import TaskSpec, TaskState
+from sagebox.backends.compute.base import Resources, TaskSpec, TaskState
 from sagebox.backends.metadata.base import JobRecord, JobStatus, MetricPoint
 from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
-from sagebox.jobs.context import local_log_path
+from sagebox.jobs.cluster import (
+    NODE_HOME_FLAG,
+    ONLINE_STORE_KINDS,
+    check_cluster_settings,
+    node_log_path,
+    task_env,
+)
+from sagebox.jobs.context import lake_log_key, local_log_path
 from sagebox.jobs.kinds import job_kinds
 from sagebox.names import check_resource_name, sanitize_name_prefix
 from sagebox.session import Session
@@ -21,6 +29,8 @@ from sagebox.session import Session
 __all__ = ["JobClient", "new_job_name"]
 
 _POLL_SECONDS = 0.1
+#: how often :meth:`JobClient.follow` reads a log kept in the lake (at most)
+_LAKE_LOG_POLL_SECONDS = 1.0
 
 
 def _log_path(session: Session, name: str) -> Path:
@@ -33,6 +43,14 @@ def _lease_expired_reason(job: JobRecord) -> str:
         f"the job runner {job.lease_owner} was lost: its lease expired at {when} without "
         "renewal (killed, or its machine stopped)"
     )
+
+
+def _runs_here(job: JobRecord) -> bool:
+    """Whether the job's runner is (or will be) a process of this machine, writing its log here.
+
+    A runner on a cluster has a handle of another backend; its log is read from the lake.
+    """
+    return job.handle is None or job.handle.startswith("local:")
 
 
 def new_job_name(kind: str) -> str:
@@ -85,7 +103,9 @@ class JobClient:
                 (:meth:`describe`, :meth:`wait`, :meth:`follow`).
 
         Raises:
-            ConfigError: if ``kind`` is unknown.
+            ConfigError: if ``kind`` is unknown, or the compute backend is a cluster and the
+                lake, the metadata store (or the online store the kind needs) is local to
+                this machine (:func:`~sagebox.jobs.cluster.check_cluster_settings`).
             AlreadyExistsError: if ``name`` is taken.
             InputDataError: if ``name`` breaks the resource-name rule (:mod:`sagebox.names`)
                 or a limit is out of range.
@@ -93,6 +113,8 @@ class JobClient:
         if name is not None:
             check_resource_name("job", name)
         job_kinds.get(kind)  # fail now, not in the subprocess, on an unknown kind
+        if not self.session.compute.shares_filesystem:
+            check_cluster_settings(self.session.settings, online_store=kind in ONLINE_STORE_KINDS)
         params = dict(parameters or {})
         if max_runtime_seconds is not None:
             if max_runtime_seconds <= 0:
@@ -197,13 +219,28 @@ class JobClient:
         return job
 
     def _start_runner(self, name: str) -> str:
-        env = {f"SAGEBOX_{k.upper()}": str(v) for k, v in self._settings_env().items()}
+        """Submit the job's runner: a coordinator asking for no CPU of its own.
+
+        On a cluster it gets the settings but not ``SAGEBOX_HOME`` and makes its own
+        node-local home (``--node-home``); its log reaches the lake while it runs.
+        """
+        compute = self.session.compute
+        shared = compute.shares_filesystem
         spec = TaskSpec(
-            argv=[sys.executable, "-m", "sagebox.jobs.runner", name],
-            log_path=_log_path(self.session, name),
-            env=env,
+            argv=[
+                sys.executable,
+                "-m",
+                "sagebox.jobs.runner",
+                *([] if shared else [NODE_HOME_FLAG]),
+                name,
+            ],
+            # on a cluster the backend may keep a copy of the output on the node that runs
+            # the runner: a file of that node's temp dir, never the submitter's home
+            log_path=_log_path(self.session, name) if shared else node_log_path(name),
+            env=task_env(self.session.settings, shares_filesystem=shared),
+            resources=Resources(cpus=0),
         )
-        return self.session.compute.submit(spec)
+        return compute.submit(spec)
 
     def describe(self, name: str) -> JobRecord:
         """Return the job, first noticing a job runner that died without reporting.
@@ -308,13 +345,11 @@ class JobClient:
         )
         if claimed is None:
             return metadata.get_job(job.name)
-        log = _log_path(self.session, job.name)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(
-                f"job process {job.handle} ended without reporting; restarting it "
-                f"(restart {claimed.restarts} of {retries})\n"
-            )
+        self._append_log(
+            job.name,
+            f"job process {job.handle} ended without reporting; restarting it "
+            f"(restart {claimed.restarts} of {retries})\n",
+        )
         try:
             handle = self._start_runner(job.name)
         except BaseException as exc:
@@ -391,36 +426,82 @@ class JobClient:
             )
         return job
 
+    def _append_log(self, name: str, text: str) -> None:
+        """Add a line of the client's own to the job log, where the next runner continues it.
+
+        The local log file when tasks share this machine's files; else the lake's copy (a
+        runner on a cluster starts from it).
+        """
+        if self.session.compute.shares_filesystem:
+            log = _log_path(self.session, name)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(text)
+            return
+        key = lake_log_key(name)
+        storage = self.session.storage
+        try:
+            old = storage.read_bytes(key)
+        except NotFoundError:
+            old = b""
+        storage.write_bytes(key, old + text.encode("utf-8"))
+
+    def _lake_log(self, job: JobRecord) -> bytes | None:
+        """The job's log as last uploaded to the lake (None if there is none yet)."""
+        key = lake_log_key(job.name)
+        if job.log_uri and "://" in job.log_uri:
+            key = self.session.key_for(job.log_uri)
+        try:
+            return self.session.storage.read_bytes(key)
+        except NotFoundError:
+            return None
+
     def logs(self, name: str) -> str:
-        """The job's combined output so far (local file while running, else from the lake)."""
+        """The job's combined output so far.
+
+        The local log file when the runner runs on this machine; else the copy in the lake
+        (on a cluster, uploaded every ``log_upload_seconds`` while the job runs).
+
+        Raises:
+            NotFoundError: if there is no such job, or it has no log yet.
+        """
         check_resource_name("job", name)  # before the name becomes a path
         job = self.session.metadata.get_job(name)
         path = _log_path(self.session, name)
-        if path.is_file():
+        if _runs_here(job) and path.is_file():
             return path.read_text(encoding="utf-8", errors="replace")
-        if job.log_uri:
-            key = self.session.key_for(job.log_uri)
-            return self.session.storage.read_bytes(key).decode("utf-8", errors="replace")
-        raise NotFoundError(f"job {name} has no log yet", hint="it may not have started")
+        data = self._lake_log(job)
+        if data is None:
+            raise NotFoundError(f"job {name} has no log yet", hint="it may not have started")
+        return data.decode("utf-8", errors="replace")
 
     def follow(self, name: str) -> Iterator[str]:
-        """Yield log text as it is written until the job ends."""
+        """Yield log text as it is written until the job ends (only text not yet yielded).
+
+        Reads the local log file while there is one, else the lake's copy (at most once a
+        second, and once more when the job has ended).
+        """
+        check_resource_name("job", name)
         path = _log_path(self.session, name)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         offset = 0
+        next_lake_read = 0.0
         while True:
             job = self.describe(name)
-            if path.is_file():
-                with open(path, encoding="utf-8", errors="replace") as fh:
+            data: bytes | None = None
+            if _runs_here(job) and path.is_file():
+                with open(path, "rb") as fh:
                     fh.seek(offset)
-                    chunk = fh.read()
-                    offset = fh.tell()
-                if chunk:
-                    yield chunk
+                    data = fh.read()
+                offset += len(data)
+            elif job.status.is_terminal or time.monotonic() >= next_lake_read:
+                next_lake_read = time.monotonic() + _LAKE_LOG_POLL_SECONDS
+                whole = self._lake_log(job) or b""
+                data = whole[offset:]
+                offset = max(offset, len(whole))
+            chunk = decoder.decode(data or b"", final=job.status.is_terminal)
+            if chunk:
+                yield chunk
             if job.status.is_terminal:
                 return
             time.sleep(_POLL_SECONDS)
-
-    def _settings_env(self) -> dict[str, Any]:
-        settings = self.session.settings
-        values = settings.model_dump()
-        return {k: v for k, v in values.items() if v is not None}

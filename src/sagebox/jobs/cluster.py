@@ -36,6 +36,7 @@ __all__ = [
     "ONLINE_STORE_KINDS",
     "check_cluster_settings",
     "node_home",
+    "node_log_path",
     "task_env",
 ]
 
@@ -100,6 +101,16 @@ def task_env(settings: Settings, *, shares_filesystem: bool) -> dict[str, str]:
             continue
         env[f"SAGEBOX_{name.upper()}"] = str(value)
     return env
+
+
+def node_log_path(name: str) -> Path:
+    """The :attr:`TaskSpec.log_path` of a cluster task: a file of its node's temp dir.
+
+    A cluster backend may keep a copy of a task's output there, on whichever node runs it;
+    the job's log proper is the one in the lake. ``name`` is a job name, or a job name plus
+    a suffix of name characters.
+    """
+    return Path(tempfile.gettempdir()) / f"sagebox-task-{name}.log"
 
 
 @contextlib.contextmanager

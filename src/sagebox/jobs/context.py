@@ -11,7 +11,7 @@ from sagebox.backends.metadata.base import ArtifactRecord, JobRecord, MetricPoin
 from sagebox.names import check_resource_name
 from sagebox.session import Session
 
-__all__ = ["JobContext", "local_log_path"]
+__all__ = ["JobContext", "lake_log_key", "local_log_path"]
 
 
 @dataclass
@@ -126,3 +126,12 @@ def local_log_path(session: Session, name: str) -> Path:
         InputDataError: if ``name`` is not a valid job name (it must not leave ``jobs_dir``).
     """
     return session.settings.jobs_dir / check_resource_name("job", name) / "output.log"
+
+
+def lake_log_key(name: str) -> str:
+    """The lake key of a job's log (uploaded by its runner; on a cluster, also while it runs).
+
+    Raises:
+        InputDataError: if ``name`` is not a valid job name.
+    """
+    return f"jobs/{check_resource_name('job', name)}/output.log"

@@ -68,7 +68,7 @@ from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.backends.storage.base import ObjectStore
 from sagebox.config import make_private_dir
 from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
-from sagebox.jobs.cluster import NODE_HOME_FLAG, node_home, task_env
+from sagebox.jobs.cluster import NODE_HOME_FLAG, node_home, node_log_path, task_env
 from sagebox.session import Session
 
 __all__ = [
@@ -488,7 +488,8 @@ class NodeGroup:
         job_name: the job.
         count: how many nodes.
         resources: what each node's slot holds (CPUs, memory, GPUs).
-        timeout: how long :meth:`reserve` waits for the capacity.
+        timeout: how long :meth:`reserve` waits for the capacity (default: the setting
+            ``capacity_timeout_seconds``).
         grace_seconds: how long a stopped task has to end (and sync) before it is killed.
 
     Example:
@@ -504,14 +505,14 @@ class NodeGroup:
         count: int,
         resources: Resources | None = None,
         *,
-        timeout: float = 300.0,
+        timeout: float | None = None,
         grace_seconds: float = 10.0,
     ) -> None:
         self.session = session
         self.job_name = job_name
         self.hosts = node_hosts(count)
         self.resources = resources or Resources()
-        self.timeout = timeout
+        self.timeout = session.settings.capacity_timeout_seconds if timeout is None else timeout
         self.grace_seconds = grace_seconds
         self.reservation: Reservation | None = None
         self.handles: list[str] = []
@@ -519,6 +520,14 @@ class NodeGroup:
     def reserve(self) -> Reservation:
         """Reserve one slot per host on distinct nodes (waits; see ComputeBackend.reserve)."""
         if self.reservation is None:
+            res = self.resources
+            print(
+                f"waiting for {len(self.hosts)} node(s) with {res.cpus:g} CPU(s)"
+                + (f", {res.memory_bytes / 1024**3:.3g} GiB" if res.memory_bytes else "")
+                + (f", {res.gpus:g} GPU(s)" if res.gpus else "")
+                + f" free each (at most {self.timeout:g} s)",
+                flush=True,
+            )
             self.reservation = self.session.compute.reserve(
                 len(self.hosts), self.resources, timeout=self.timeout
             )
@@ -585,11 +594,14 @@ class NodeGroup:
                 key = f"jobs/{self.job_name}/nodes/{attempt}/{spec.host}.json"
                 storage.write_bytes(key, replace(spec, attempt=attempt).to_json().encode())
                 log_path = self.session.settings.jobs_dir / self.job_name / "nodes" / attempt
+                log_path = log_path / f"{spec.host}.log"
+                if not compute.shares_filesystem:  # on another node: a file of its temp dir
+                    log_path = node_log_path(f"{self.job_name}-{attempt}-{spec.host}")
                 self.handles.append(
                     compute.submit(
                         TaskSpec(
                             argv=[sys.executable, "-m", "sagebox.jobs.nodes", *flag, key],
-                            log_path=log_path / f"{spec.host}.log",
+                            log_path=log_path,
                             env=env,
                             die_with_submitter=True,
                             slot=reservation.slot(index),

@@ -6,13 +6,24 @@ each try marks Failed the jobs whose runner lost its lease), keeps the job's lea
 heartbeat thread, arms the ``max_runtime_seconds`` timer, calls the job kind's function, and
 records the outcome (Completed, Failed with the reason, Stopped on SIGTERM, Failed with
 MaxRuntimeExceeded on timeout). The log it writes to stdout is uploaded to the lake when it
-ends. Run as ``python -m`` (a process-group leader on the local backend) it kills what is left
+ends.
+
+On a compute backend that does not share the submitter's files (a cluster) the runner is
+started as ``python -m sagebox.jobs.runner --node-home JOB_NAME``: it makes itself a private,
+node-local ``SAGEBOX_HOME`` (removed when it exits), so that nothing it does touches the
+submitter's, continues the job's log from the lake (a restarted job keeps its earlier output),
+tees its stdout and stderr (file descriptors, so its child processes' output too) into that log
+while still writing them to the original stdout (which the cluster captures), and uploads the
+log to the lake every ``log_upload_seconds`` when it changed, and at the end.
+
+Run as ``python -m`` (a process-group leader on the local backend) it kills what is left
 of its process group when it exits; its workers get the parent-death signal, so they die with
 it even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -27,14 +38,21 @@ from types import FrameType
 from sagebox.backends.compute.lifetime import kill_group_members
 from sagebox.backends.metadata.base import JobRecord, JobStatus
 from sagebox.config import make_private_dir
-from sagebox.errors import SageboxError, redact
-from sagebox.jobs.context import JobContext, local_log_path
+from sagebox.errors import NotFoundError, SageboxError, redact
+from sagebox.jobs._tee import FdTee
+from sagebox.jobs.cluster import NODE_HOME_FLAG, node_home
+from sagebox.jobs.context import JobContext, lake_log_key, local_log_path
 from sagebox.jobs.kinds import job_kinds
 from sagebox.session import Session
 
 _SLOT_POLL_SECONDS = 0.2
 #: sent to the runner by its heartbeat thread when its lease is lost
 _LEASE_LOST_SIGNAL = signal.SIGUSR2
+#: serialises log uploads (the periodic uploader and the final one): the last wins, and it
+#: holds the most text
+_UPLOAD_LOCK = threading.Lock()
+#: the tee of a runner on a cluster node (see :func:`main`), drained before each upload
+_tee: FdTee | None = None
 
 
 class JobInterrupted(BaseException):
@@ -68,7 +86,12 @@ def run_job(name: str, session: Session | None = None) -> JobStatus:
         heartbeat.start()
         if max_runtime:  # armed only now: time waiting for a slot does not count
             signal.setitimer(signal.ITIMER_REAL, float(max_runtime))
-        job = metadata.update_job(name, handle=claimed.handle or f"local:{os.getpid()}")
+        # a runner started by hand records its process; one started through a compute
+        # backend keeps the handle the submitter records (compare-and-set: never overwrite it)
+        job = claimed
+        if claimed.handle is None:
+            mine = metadata.update_job_if(name, {"handle": None}, handle=f"local:{os.getpid()}")
+            job = mine or metadata.get_job(name)
         workdir = make_private_dir(session.settings.jobs_dir / name / "work")
         print(f"job {name} ({job.kind}) started (slot {claimed.slot})", flush=True)
         job_kinds.get(job.kind)(JobContext(job=job, session=session, workdir=workdir))
@@ -154,15 +177,49 @@ def _restart_pending(session: Session, name: str) -> bool:
 
 def _upload_log(session: Session, name: str) -> str | None:
     path = local_log_path(session, name)
-    if not path.is_file():
-        return None
-    key = f"jobs/{name}/output.log"
-    try:
-        session.storage.upload(path, key)
-    except SageboxError as exc:
-        print(f"could not upload the log: {exc}", flush=True)
-        return str(path)
+    if _tee is not None:
+        _tee.drain()
+    with _UPLOAD_LOCK:
+        if not path.is_file():
+            return None
+        key = lake_log_key(name)
+        try:
+            session.storage.upload(path, key)
+        except SageboxError as exc:
+            print(f"could not upload the log: {exc}", flush=True)
+            return str(path)
     return session.storage.url(key)
+
+
+def _run_on_node(name: str) -> JobStatus:
+    """Run job ``name`` with a node-local home, its log teed and uploaded (see the module)."""
+    global _tee
+    with node_home(prefix="sagebox-runner-"):
+        session = Session()
+        path = local_log_path(session, name)
+        with contextlib.suppress(NotFoundError):  # a restarted job: go on with its log
+            session.storage.download(lake_log_key(name), path)
+        every = session.settings.log_upload_seconds
+        tee = FdTee(path, lambda: _upload_quietly(session, name), every)
+        with tee:
+            _tee = tee
+            try:
+                return run_job(name, session)
+            finally:
+                _end_own_group()
+                _tee = None
+
+
+def _upload_quietly(session: Session, name: str) -> None:
+    with _UPLOAD_LOCK:
+        path = local_log_path(session, name)
+        if path.is_file():
+            session.storage.upload(path, lake_log_key(name))
+
+
+def _end_own_group() -> None:
+    if os.getpgid(0) == os.getpid():  # our own process group (the local backend's task)
+        kill_group_members(os.getpid())  # nothing the job started outlives it
 
 
 def _wait_for_slot(session: Session, name: str, owner: str) -> JobRecord:
@@ -206,15 +263,18 @@ def _install_signal_handlers(max_runtime: float | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the job named in argv; exit 0 if it completed, 1 otherwise."""
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
+    on_node = NODE_HOME_FLAG in args
+    args = [a for a in args if a != NODE_HOME_FLAG]
     if len(args) != 1:
-        print("usage: python -m sagebox.jobs.runner JOB_NAME", file=sys.stderr)
+        print(f"usage: python -m sagebox.jobs.runner [{NODE_HOME_FLAG}] JOB_NAME", file=sys.stderr)
         return 2
+    if on_node:
+        return 0 if _run_on_node(args[0]) is JobStatus.COMPLETED else 1
     try:
         return 0 if run_job(args[0]) is JobStatus.COMPLETED else 1
     finally:
-        if os.getpgid(0) == os.getpid():  # our own process group (the local backend's task)
-            kill_group_members(os.getpid())  # nothing the job started outlives it
+        _end_own_group()
 
 
 if __name__ == "__main__":

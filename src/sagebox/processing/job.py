@@ -28,7 +28,7 @@ from typing import Any
 from sagebox.backends.compute.base import TaskSpec
 from sagebox.errors import InputDataError, JobError
 from sagebox.jobs.context import JobContext
-from sagebox.processing._layout import WorkerLayout
+from sagebox.processing._layout import WorkerLayout, env_name, map_argument
 from sagebox.processing.spec import container_to_local
 
 __all__ = ["WorkerLayout", "run_processing", "run_processing_job"]
@@ -45,6 +45,7 @@ def run_processing_job(ctx: JobContext) -> None:
         arguments=[str(a) for a in params.get("arguments") or []],
         instance_count=int(params.get("instance_count", 1)),
         environment={str(k): str(v) for k, v in (params.get("environment") or {}).items()},
+        instance_type=str(params.get("instance_type") or "local"),
     )
 
 
@@ -57,8 +58,13 @@ def run_processing(
     arguments: list[str],
     instance_count: int,
     environment: dict[str, str] | None = None,
+    instance_type: str = "local",
 ) -> dict[str, str]:
     """Stage inputs, run the workers, upload outputs; return output name → lake URI.
+
+    On a compute backend that does not share this machine's file system (a cluster), each
+    worker is a node task instead (see :mod:`sagebox.processing._cluster`); ``instance_type``
+    then says what each worker's node slot holds (:func:`sagebox.jobs.instances.resources_for`).
 
     Raises:
         InputDataError: an input has no data, or bad parameters.
@@ -70,6 +76,19 @@ def run_processing(
     if instance_count < 1:
         raise InputDataError(
             f"instance_count must be >= 1, got {instance_count}", hint="e.g. instance_count=2"
+        )
+    if not ctx.session.compute.shares_filesystem:
+        from sagebox.processing._cluster import run_processing_on_nodes
+
+        return run_processing_on_nodes(
+            ctx,
+            code=code,
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            instance_count=instance_count,
+            instance_type=instance_type,
+            environment=environment,
         )
     hosts = [f"algo-{i + 1}" for i in range(instance_count)]
     base = ctx.workdir / "hosts"
@@ -122,33 +141,18 @@ def _stage_inputs(
     ctx: JobContext, inputs: list[dict[str, Any]], layouts: list[WorkerLayout]
 ) -> dict[str, int]:
     """Download each input into every worker (or its share); return objects per input."""
-    from sagebox.lake import visible
+    from sagebox.processing._inputs import deal, input_objects
 
     storage = ctx.session.storage
     counts = {}
     for item in inputs:
         name = item["input_name"]
-        key = ctx.session.key_for(item["source"])
-        if key and not key.endswith("/") and storage.exists(key):
-            objects = [(key, Path(key).name)]
-        else:
-            prefix = key.rstrip("/") + "/" if key else ""
-            objects = [
-                (info.key, info.key[len(prefix) :])
-                for info in visible(storage, storage.list(prefix))
-                if not info.key.endswith("/") and "/_" not in "/" + info.key[len(prefix) :]
-            ]
-        if not objects:
-            raise InputDataError(
-                f"processing input {name!r} has no data at {item['source']}",
-                hint="check the URI (sagebox lake ls) or upload the data first",
-            )
+        objects = input_objects(ctx, item)
         counts[name] = len(objects)
-        sharded = item["distribution"] == "ShardedByKey"
         first: dict[str, Path] = {}
-        for index, (object_key, relative) in enumerate(objects):
-            targets = [layouts[index % len(layouts)]] if sharded else layouts
-            for layout in targets:
+        shares = deal(objects, len(layouts), item["distribution"])
+        for layout, share in zip(layouts, shares, strict=True):
+            for object_key, relative in share:
                 dest = layout.inputs[name] / relative
                 if object_key in first:  # a copy: workers may change their inputs
                     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -206,11 +210,11 @@ def _task(
         "RAYON_NUM_THREADS": threads,
     }
     for name, path in layout.inputs.items():
-        env[f"SAGEBOX_PROCESSING_INPUT_{_env_name(name)}"] = str(path)
+        env[f"SAGEBOX_PROCESSING_INPUT_{env_name(name)}"] = str(path)
     for name, path in layout.outputs.items():
-        env[f"SAGEBOX_PROCESSING_OUTPUT_{_env_name(name)}"] = str(path)
+        env[f"SAGEBOX_PROCESSING_OUTPUT_{env_name(name)}"] = str(path)
     env.update(environment)
-    mapped = [_map_argument(a, layout.root) for a in arguments]
+    mapped = [map_argument(a, layout.root) for a in arguments]
     argv = [*command, *mapped]
     if command[-1] == "sagebox.processing.worker":
         spec_path = layout.root.parent / f"{layout.host}.json"
@@ -235,17 +239,3 @@ def _task(
         die_with_submitter=True,  # a killed job runner must not leave its workers running
     )
     return WorkerTask(layout.host, task)
-
-
-def _env_name(name: str) -> str:
-    return name.upper().replace("-", "_")
-
-
-def _map_argument(argument: str, root: Path) -> str:
-    """``/opt/ml/x`` → ``<root>/opt/ml/x`` (also in ``--flag=/opt/ml/x``)."""
-    flag, eq, value = argument.partition("=")
-    if eq and value.startswith("/opt/ml/"):
-        return f"{flag}={container_to_local(root, value)}"
-    if argument.startswith("/opt/ml/") or argument == "/opt/ml":
-        return str(container_to_local(root, argument))
-    return argument

@@ -21,7 +21,8 @@ class Processor:
 
     Args:
         instance_count: parallel workers (processes on the compute backend).
-        instance_type: accepted for SageMaker compatibility (``local`` or ``ml.*``); ignored.
+        instance_type: ``local`` or ``ml.*``: ignored on the local backend; on a cluster, what
+            each worker's node slot holds (:func:`sagebox.jobs.instances.resources_for`).
         command: the interpreter of a script (default: ``python`` for ``.py`` files with
             ``/opt/ml`` paths mapped, ``/bin/sh`` for ``.sh`` files).
         env: extra environment variables of the workers.
@@ -97,13 +98,18 @@ class Processor:
             job_name: the job's name (default ``<base_job_name>-<timestamp>-<random>``).
 
         Raises:
-            InputDataError: a missing script, bad inputs or outputs, an empty input.
+            InputDataError: a missing script, bad inputs or outputs, an empty input, an
+                ``instance_type`` without a known size on a cluster.
             JobError: the job (waited on) did not complete.
         """
         from sagebox.jobs.client import JobClient, new_job_name
         from sagebox.names import check_resource_name
 
         ins, outs = complete(list(inputs or []), list(outputs or []))
+        if not self.session.compute.shares_filesystem:
+            from sagebox.jobs.instances import resources_for
+
+            resources_for(self.instance_type)  # an unknown type fails here, not on the cluster
         # Checked before the uploads: the name becomes part of lake keys.
         name = (
             check_resource_name("processing job", job_name)
@@ -118,6 +124,7 @@ class Processor:
             "outputs": outs,
             "arguments": [str(a) for a in arguments or []],
             "instance_count": self.instance_count,
+            "instance_type": self.instance_type,
             "environment": self.env,
         }
         job = JobClient(self.session).submit(

@@ -27,11 +27,14 @@ __all__ = [
     "ProcessingInput",
     "ProcessingOutput",
     "container_to_local",
+    "normal_distribution",
 ]
 
 #: every input and output path of a processing container lies below this
 CONTAINER_ROOT = "/opt/ml/processing"
 DISTRIBUTIONS = ("FullyReplicated", "ShardedByKey")
+#: SageMaker's spellings, accepted wherever a distribution is read
+_DISTRIBUTION_ALIASES = {"ShardedByS3Key": "ShardedByKey"}
 UPLOAD_MODES = ("EndOfJob", "Continuous")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -65,7 +68,8 @@ class ProcessingInput:
         destination: container path (default ``/opt/ml/processing/input/<name>``).
         input_name: the input's name (default: the destination's last part, or ``input-N``).
         distribution: ``FullyReplicated`` (every worker gets everything) or ``ShardedByKey``
-            (the objects are dealt out among the workers, by sorted key).
+            (the objects are dealt out among the workers, by sorted key); SageMaker's
+            ``ShardedByS3Key`` is accepted as ``ShardedByKey``.
         s3_data_distribution_type: SageMaker's name for ``distribution``.
 
     Example:
@@ -83,11 +87,7 @@ class ProcessingInput:
         if self.s3_data_distribution_type is not None:
             self.distribution = self.s3_data_distribution_type
             self.s3_data_distribution_type = None
-        if self.distribution not in DISTRIBUTIONS:
-            raise InputDataError(
-                f"unknown input distribution {self.distribution!r}",
-                hint=f"use one of: {', '.join(DISTRIBUTIONS)}",
-            )
+        self.distribution = normal_distribution(self.distribution)
         if not isinstance(self.source, str) or not self.source:
             raise InputDataError("a processing input needs a source", hint="give a lake URI")
         if self.destination is not None:
@@ -136,6 +136,21 @@ class ProcessingOutput:
         if self.output_name is not None:
             _check_name(self.output_name, "output")
             self.source = self.source or f"{CONTAINER_ROOT}/output/{self.output_name}"
+
+
+def normal_distribution(distribution: str) -> str:
+    """``distribution`` in sagebox's spelling (``ShardedByS3Key`` → ``ShardedByKey``).
+
+    Raises:
+        InputDataError: if it is not a known distribution.
+    """
+    normal = _DISTRIBUTION_ALIASES.get(distribution, distribution)
+    if normal not in DISTRIBUTIONS:
+        raise InputDataError(
+            f"unknown input distribution {distribution!r}",
+            hint=f"use one of: {', '.join(DISTRIBUTIONS)} (or ShardedByS3Key)",
+        )
+    return normal
 
 
 def complete(

@@ -1,7 +1,9 @@
 """A processing worker running a Python function: ``python -m sagebox.processing.worker SPEC``.
 
 The spec (JSON, written by the processing job) names the function (``module:qualname``, or
-a cloudpickled one), this worker's host and its directories. The function gets a
+a cloudpickled one), this worker's host and its directories. On a cluster, where the node's
+directory is not known when the spec is written, ``SPEC --root ROOT`` resolves the spec's
+relative paths (and ``{root}`` in its arguments) against ``ROOT``. The function gets a
 :class:`~sagebox.processing.spec.ProcessingEnvironment`. A :class:`SageboxError` ends the
 worker with ``error:``/``hint:`` lines (which become the job's failure reason); any other
 exception with its traceback.
@@ -56,21 +58,29 @@ def main(argv: list[str] | None = None) -> int:
     from sagebox.processing.spec import ProcessingEnvironment
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m sagebox.processing.worker SPEC.json", file=sys.stderr)
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--root"):
+        print("usage: python -m sagebox.processing.worker SPEC.json [--root ROOT]", file=sys.stderr)
         return 2
     spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    given = args[2] if len(args) == 3 else None
+    root = Path(given) if given else Path(spec["root"])
+    code = dict(spec["code"])
+    if "pickled_path" in code:
+        code["pickled_path"] = str(root / code["pickled_path"])  # an absolute path stays
+    arguments = [str(a) for a in spec["arguments"]]
+    if given:
+        arguments = [a.replace("{root}", given) for a in arguments]
     env = ProcessingEnvironment(
         job_name=spec["job_name"],
         host=spec["host"],
         hosts=list(spec["hosts"]),
-        inputs={k: Path(v) for k, v in spec["inputs"].items()},
-        outputs={k: Path(v) for k, v in spec["outputs"].items()},
-        arguments=list(spec["arguments"]),
-        root=Path(spec["root"]),
+        inputs={k: root / v for k, v in spec["inputs"].items()},
+        outputs={k: root / v for k, v in spec["outputs"].items()},
+        arguments=arguments,
+        root=root,
     )
     try:
-        load_function(spec["code"])(env)
+        load_function(code)(env)
     except SageboxError as exc:
         print(f"error: {exc.message}", flush=True)
         if exc.hint:

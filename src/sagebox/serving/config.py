@@ -362,6 +362,12 @@ M = TypeVar("M", bound=BaseModel)
 class TransformConfig(BaseModel):
     """A batch transform, in SageMaker's terms.
 
+    Locally, ``max_concurrent_transforms`` worker processes answer the requests. On a cluster
+    (a compute backend with a data engine: Ray), ``instance_count`` pool workers (Ray actors,
+    each holding what ``instance_type`` reserves: ``local`` is one CPU, see
+    :func:`sagebox.jobs.instances.resources_for`; spread over the nodes) each load the model
+    once and answer them.
+
     Example:
         >>> TransformConfig(model="reviews-v1", input="raw/reviews.csv", output="scored/",
         ...                 content_type="text/csv", header=True, input_filter="$[4]",
@@ -380,6 +386,8 @@ class TransformConfig(BaseModel):
     max_payload_mb: float = Field(default=6.0, gt=0, le=100)
     max_records_per_request: int = Field(default=500, ge=1)
     max_concurrent_transforms: int = Field(default=2, ge=1, le=32)
+    instance_count: int = Field(default=1, ge=1, le=64)
+    instance_type: str = "local"
     header: bool = False
     join_source: Literal["None", "Input"] = "None"
     input_filter: str = "$"

@@ -17,10 +17,22 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ComputeBackend", "Reservation", "Resources", "TaskSpec", "TaskState"]
+__all__ = [
+    "BatchMapper",
+    "ComputeBackend",
+    "Predictor",
+    "Reservation",
+    "Resources",
+    "TaskSpec",
+    "TaskState",
+]
+
+#: what a pool worker runs on each payload (built once per worker by a picklable factory)
+Predictor = Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,40 @@ class TaskState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class BatchMapper(abc.ABC):
+    """A data engine: map payloads over a pool of long-lived workers (a cluster's actors).
+
+    Each worker calls ``factory()`` once (to load a model, say) and then runs the predictor it
+    got on the payloads it is given, so the expensive setup is paid once per worker, not per
+    payload.
+    """
+
+    @abc.abstractmethod
+    def map(
+        self,
+        payloads: Sequence[bytes],
+        factory: Callable[[], Predictor],
+        workers: int,
+        resources: Resources,
+    ) -> list[bytes]:
+        """``[predictor(p) for p in payloads]``, computed on ``workers`` pool workers.
+
+        Args:
+            payloads: the inputs, one per call of the predictor.
+            factory: builds a worker's predictor; must pickle (it travels to the workers).
+            workers: the size of the pool.
+            resources: what each worker holds for its lifetime.
+
+        Returns:
+            The answers, in the order of ``payloads``.
+
+        Raises:
+            SageboxError: the first :class:`~sagebox.errors.SageboxError` a worker raised
+                (``factory()`` or the predictor), else :class:`~sagebox.errors.JobError`
+                naming what failed.
+        """
+
+
 class ComputeBackend(abc.ABC):
     """Runs tasks and reports on them.
 
@@ -148,3 +194,12 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def release(self, reservation: Reservation) -> None:
         """Give the reservation's capacity back (tasks still in it are stopped first)."""
+
+    def batch_mapper(self) -> BatchMapper | None:
+        """The backend's data engine for mapping payloads over a worker pool, or None.
+
+        None (the default, and the local backend's answer): the caller runs its own worker
+        processes on this machine. A cluster backend answers with its engine (Ray Data), so
+        that the workers are spread over the cluster's nodes.
+        """
+        return None

@@ -16,7 +16,8 @@ have sagebox installed). The handle is ``ray:job:<submission id>``; any client o
 cluster can ask about it or stop it. Mapping:
 
 - environment: ``TaskSpec.env`` plus the submitter's ``SAGEBOX_*`` variables (its profile:
-  storage, metadata and compute addresses) are sent as the job's ``runtime_env`` ``env_vars``;
+  storage, metadata and compute addresses; not ``SAGEBOX_HOME`` nor ``SAGEBOX_PROFILE``, which
+  name things on the submitter's machine) are sent as the job's ``runtime_env`` ``env_vars``;
   nothing else of the submitter's environment is (its ``PATH`` or ``PYTHONPATH`` mean nothing
   on another machine; credentials such as ``AWS_*`` belong on the nodes, not in a job record
   every dashboard user can read).
@@ -77,6 +78,7 @@ from typing import Any
 
 from sagebox._extras import require
 from sagebox.backends.compute.base import (
+    BatchMapper,
     ComputeBackend,
     Reservation,
     Resources,
@@ -96,12 +98,24 @@ START_HINT = (
     "ray://HEAD_IP:8265 (the dashboard port), or check SAGEBOX_COMPUTE"
 )
 FORWARDED_PREFIXES = ("SAGEBOX_",)
+#: SAGEBOX_* variables that name something on the submitter's machine only (its home, the
+#: profile of its sagebox.toml): never sent to a node; the task gets its own or none
+NOT_FORWARDED = frozenset({"SAGEBOX_HOME", "SAGEBOX_PROFILE"})
 _TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 _POLL_SECONDS = 0.1
 _JOB_PREFIX = "ray:job:"
 _ACTOR_PREFIX = "ray:actor:"
 _ENTRYPOINT_MODULE = "sagebox.backends.compute._ray_task"
 _OUTPUT_STARTS = "--- sagebox task output ---"  # the line _ray_task prints first
+
+
+def _forwarded_env() -> dict[str, str]:
+    """The submitter's variables a task on the cluster gets (see the module docs)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(FORWARDED_PREFIXES) and k not in NOT_FORWARDED
+    }
 
 
 def check_versions(client: str, cluster: str, address: str) -> None:
@@ -124,6 +138,12 @@ class RayCompute(ComputeBackend):
     """Runs tasks on a Ray cluster. See the module and :class:`ComputeBackend`."""
 
     shares_filesystem = False
+
+    def batch_mapper(self) -> BatchMapper:
+        """Ray Data over an actor pool (:mod:`sagebox.backends.compute.ray_data`)."""
+        from sagebox.backends.compute.ray_data import RayDataMapper
+
+        return RayDataMapper()
 
     def __init__(self, uri: str = "ray://auto") -> None:
         require("ray", needed_by=f"the Ray compute backend ({uri})")
@@ -234,7 +254,7 @@ class RayCompute(ComputeBackend):
 
     def _submit_job(self, spec: TaskSpec) -> str:
         client = self._jobs()
-        env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES)}
+        env = _forwarded_env()
         env.update(spec.env)
         env["RAY_JOB_STOP_WAIT_TIME_S"] = str(RAY_STOP_CEILING_S)
         cwd = Path(spec.cwd).resolve() if spec.cwd is not None else Path.cwd()
@@ -395,7 +415,7 @@ class RayCompute(ComputeBackend):
             if res.memory_bytes:
                 options["memory"] = res.memory_bytes
         actor = ray.remote(_TaskRunner).options(**options).remote()
-        env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_PREFIXES)}
+        env = _forwarded_env()
         env.update(spec.env)
         started = actor.start.remote(
             [str(a) for a in spec.argv],

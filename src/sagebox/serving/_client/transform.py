@@ -31,7 +31,8 @@ class TransformClient:
         """Submit a ``batch-transform`` job (and wait for it unless ``wait=False``).
 
         Raises:
-            InputDataError: on invalid options or filters.
+            InputDataError: on invalid options or filters (or, on a cluster, an
+                ``instance_type`` without a known size).
             NotFoundError: if the model is not registered.
         """
         from sagebox.jobs import JobClient
@@ -45,6 +46,10 @@ class TransformClient:
         )
         JsonPath(config.input_filter)
         JsonPath(config.output_filter)
+        if not self.session.compute.shares_filesystem:  # the pool's workers reserve this much
+            from sagebox.jobs.instances import resources_for
+
+            resources_for(config.instance_type)
         self.session.metadata.get_model(model)
         jobs = JobClient(self.session)
         job = jobs.submit(

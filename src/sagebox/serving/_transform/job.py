@@ -36,6 +36,16 @@ def run_transform_job(ctx: Any) -> None:
     model_dir = fetch_verified(session, config.model, ctx.workdir / "model")
     keys = _input_keys(session, config.input)
     payload = int(config.max_payload_mb * 2**20)
+    mapper = session.compute.batch_mapper()
+    if mapper is not None:  # a cluster: the backend's data engine spreads the workers
+        ctx.log(
+            f"transforming {len(keys)} file(s) on an actor pool of {config.instance_count} "
+            f"worker(s) ({config.instance_type} each)"
+        )
+        totals = _run_on_pool(ctx, config, mapper, keys, payload)
+        for name, value in totals.items():
+            ctx.log_metric(name, value)
+        return
     spec = {
         "steps": [{"model_dir": str(model_dir), "name": config.model}],
         "max_payload_bytes": payload + 2**20,
@@ -78,26 +88,76 @@ async def _run(
     }
 
 
+class _File:
+    """One input file split into records and request bodies (``batches``)."""
+
+    def __init__(
+        self, ctx: Any, config: TransformConfig, key: str, number: int, payload: int
+    ) -> None:
+        from sagebox.serving._transform.records import JsonPath, mini_batches, read_records
+
+        self.key = key
+        local = ctx.session.storage.download(
+            key, ctx.workdir / "input" / f"{number}-{Path(key).name}"
+        )
+        self.content_type = config.content_type or _TYPES.get(local.suffix.lower(), "text/plain")
+        self.header, self.records = read_records(
+            local, self.content_type, config.split_type, config.header
+        )
+        in_filter = JsonPath(config.input_filter)
+        parts = [in_filter.apply(r) for r in self.records]
+        per_request = (
+            1 if config.batch_strategy == "SingleRecord" else config.max_records_per_request
+        )
+        self.batches = list(mini_batches(parts, self.content_type, payload, per_request))
+        self.predictions: list[Any] = [None] * len(parts)
+
+    def answered(self, start: int, end: int, status: int, answer: bytes) -> None:
+        """Keep the predictions of records ``start:end`` from the model's answer."""
+        if status >= 400:
+            raise JobError(
+                f"records {start}-{end - 1} of {self.key}: HTTP {status}: "
+                f"{answer[:300].decode('utf-8', 'replace')}",
+                hint="fix the input (or its filter) and run the job again",
+            )
+        lines = [json.loads(line) for line in answer.decode("utf-8").splitlines() if line]
+        if len(lines) != end - start:
+            raise JobError(
+                f"the model answered {len(lines)} lines for {end - start} records",
+                hint="output_fn must answer one line per record for MultiRecord",
+            )
+        self.predictions[start:end] = lines
+
+    def write(self, ctx: Any, config: TransformConfig) -> tuple[int, int]:
+        """Assemble and upload ``{output}/{file name}.out``; ``(records, requests)``."""
+        from sagebox.serving._transform.records import JsonPath, join, write_output
+
+        key, content_type, predictions = self.key, self.content_type, self.predictions
+        out_filter = JsonPath(config.output_filter)
+        joined = config.join_source == "Input"
+        rows = [
+            out_filter.apply(join(r, p, content_type) if joined else p)
+            for r, p in zip(self.records, predictions, strict=True)
+        ]
+        out_header = None
+        if self.header is not None and content_type == "text/csv":
+            out_header = _output_header(self.header, predictions, joined, config.output_filter)
+        out_path = ctx.workdir / "output" / f"{Path(key).name}.out"
+        kind = content_type if content_type == "text/csv" else "json"
+        write_output(out_path, rows, kind, out_header)
+        out_key = f"{ctx.session.key_for(config.output).rstrip('/')}/{Path(key).name}.out"
+        ctx.put_output(Path(key).name, out_path, out_key, kind="dataset")
+        ctx.log(f"{key}: {len(self.records)} records in {len(self.batches)} requests -> {out_key}")
+        return len(self.records), len(self.batches)
+
+
 async def _transform_file(
     ctx: Any, config: TransformConfig, variant: Any, key: str, number: int, payload: int
 ) -> tuple[int, int]:
     from sagebox.serving._control.dispatch import forward
-    from sagebox.serving._transform.records import (
-        JsonPath,
-        join,
-        mini_batches,
-        read_records,
-        write_output,
-    )
 
-    local = ctx.session.storage.download(key, ctx.workdir / "input" / f"{number}-{Path(key).name}")
-    content_type = config.content_type or _TYPES.get(local.suffix.lower(), "text/plain")
-    header, records = read_records(local, content_type, config.split_type, config.header)
-    in_filter, out_filter = JsonPath(config.input_filter), JsonPath(config.output_filter)
-    parts = [in_filter.apply(r) for r in records]
-    per_request = 1 if config.batch_strategy == "SingleRecord" else config.max_records_per_request
-    batches = list(mini_batches(parts, content_type, payload, per_request))
-    predictions: list[Any] = [None] * len(parts)
+    file = _File(ctx, config, key, number, payload)
+    content_type = file.content_type
     headers = [(b"content-type", content_type.encode()), (b"accept", b"application/jsonlines")]
     tasks: set[asyncio.Task[Any]] = set()
 
@@ -113,35 +173,47 @@ async def _transform_file(
             status, answer, _, _ = await forward(
                 variant, body, headers, None, config.request_timeout_s, spawn
             )
-        if status >= 400:
-            raise JobError(
-                f"records {start}-{end - 1} of {key}: HTTP {status}: "
-                f"{answer[:300].decode('utf-8', 'replace')}",
-                hint="fix the input (or its filter) and run the job again",
-            )
-        lines = [json.loads(line) for line in answer.decode("utf-8").splitlines() if line]
-        if len(lines) != end - start:
-            raise JobError(
-                f"the model answered {len(lines)} lines for {end - start} records",
-                hint="output_fn must answer one line per record for MultiRecord",
-            )
-        predictions[start:end] = lines
+        file.answered(start, end, status, answer)
 
-    await asyncio.gather(*(send(*batch) for batch in batches))
-    joined = config.join_source == "Input"
-    rows = [
-        out_filter.apply(join(r, p, content_type) if joined else p)
-        for r, p in zip(records, predictions, strict=True)
+    await asyncio.gather(*(send(*batch) for batch in file.batches))
+    return file.write(ctx, config)
+
+
+def _run_on_pool(
+    ctx: Any, config: TransformConfig, mapper: Any, keys: list[str], payload: int
+) -> dict[str, float]:
+    """Every file's requests through the backend's worker pool in one go, then the outputs.
+
+    The pool holds ``instance_count`` workers, each loading the model package once; the
+    answers are the same bytes a local worker gives, and each output is assembled by the
+    same code as the local path's, so the outputs are the same.
+    """
+    from sagebox.jobs.instances import resources_for
+    from sagebox.serving._transform.pool import WorkerFactory, decode_answer, encode_request
+
+    started = time.perf_counter()
+    files = [_File(ctx, config, key, number, payload) for number, key in enumerate(keys)]
+    payloads = [
+        encode_request(file.content_type, body) for file in files for _, _, body in file.batches
     ]
-    out_header = None
-    if header is not None and content_type == "text/csv":
-        out_header = _output_header(header, predictions, joined, config.output_filter)
-    out_path = ctx.workdir / "output" / f"{Path(key).name}.out"
-    write_output(out_path, rows, content_type if content_type == "text/csv" else "json", out_header)
-    out_key = f"{ctx.session.key_for(config.output).rstrip('/')}/{Path(key).name}.out"
-    ctx.put_output(Path(key).name, out_path, out_key, kind="dataset")
-    ctx.log(f"{key}: {len(records)} records in {len(batches)} requests -> {out_key}")
-    return len(records), len(batches)
+    factory = WorkerFactory(ctx.session.settings, config.model, payload + 2**20)
+    resources = resources_for(config.instance_type)
+    answers = iter(mapper.map(payloads, factory, config.instance_count, resources))
+    for file in files:
+        for start, end, _ in file.batches:
+            file.answered(start, end, *decode_answer(next(answers)))
+    records = requests = 0
+    for file in files:
+        done = file.write(ctx, config)
+        records += done[0]
+        requests += done[1]
+    seconds = time.perf_counter() - started
+    return {
+        "records": records,
+        "requests": requests,
+        "seconds": round(seconds, 3),
+        "records_per_second": round(records / seconds, 1) if seconds else 0.0,
+    }
 
 
 def _output_header(
