@@ -86,7 +86,7 @@ def test_a_lost_node_restarts_the_job_from_its_checkpoint(
 ) -> None:
     est = _estimator(
         cluster_session,
-        hyperparameters={"steps": 8, "step-seconds": 1.0},
+        hyperparameters={"steps": 16, "step-seconds": 1.0},
         checkpoint_s3_uri="checkpoints/lost-node",
         max_retries=1,
     )
