@@ -119,3 +119,14 @@ def test_an_endpoints_workers_run_as_actors_on_the_cluster(
     poll(lambda: all(_actors(ray_cluster)[a]["state"] == "DEAD" for a in created), timeout=60)
     # the workers wrote nothing below the client's home (their homes were node-local)
     assert not (sagebox_env / "serving" / "models").exists()
+
+
+def test_an_endpoint_on_a_cluster_with_a_local_lake_is_refused(
+    sagebox_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sagebox.errors import ConfigError
+
+    monkeypatch.setenv("SAGEBOX_COMPUTE", "ray://127.0.0.1:1")  # never contacted
+    client = EndpointClient(Session())
+    with pytest.raises(ConfigError, match="local folder, which the nodes of the cluster"):
+        client.create("nowhere", model_name="tiny-v1", port=free_port())
