@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -157,6 +158,9 @@ class ProductionVariant(_Model):
         pipeline: an inference pipeline (steps run in order, served as one model).
         multi_model: many models behind this variant, loaded on demand.
         instance_count: worker processes.
+        instance_type: what each worker asks of a cluster node when the compute backend is a
+            cluster (``local`` = 1 CPU, the default; ``local:N``; or an ``ml.*`` type, see
+            :func:`sagebox.jobs.instances.resources_for`). Ignored when workers run locally.
         initial_weight: share of traffic relative to the other variants' weights.
         batching: server-side dynamic batching in each worker.
         autoscaling: a target-tracking policy for ``instance_count``.
@@ -171,9 +175,22 @@ class ProductionVariant(_Model):
     pipeline: list[PipelineStep] | None = None
     multi_model: MultiModelConfig | None = None
     instance_count: int = Field(default=1, ge=1, le=64)
+    instance_type: str | None = None
     initial_weight: float = Field(default=1.0, ge=0)
     batching: BatchingConfig | None = None
     autoscaling: AutoScalingPolicy | None = None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sagebox.jobs.instances import resources_for
+
+            try:
+                resources_for(value)
+            except InputDataError as exc:
+                raise ValueError(f"{exc.message} ({exc.hint})") from None
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ProductionVariant:

@@ -42,7 +42,10 @@ process: Ray ends them when it dies, also on SIGKILL, and the actor's process ta
 command with it (parent-death signal). The actor runs the command as a subprocess, appends its
 output to ``log_path`` on its node and gives it back through :meth:`output`; it is placed in
 ``TaskSpec.slot``'s placement-group bundle, else asks ``TaskSpec.resources`` (default one CPU).
-The command gets ``SAGEBOX_NODE_ID``, the Ray node id it runs on. The handle is
+The command gets ``SAGEBOX_NODE_ID`` and ``SAGEBOX_NODE_IP``, the Ray node id and address it
+runs on. :meth:`stop` also ends the actor once its command has ended (keeping its output for
+:meth:`output`), so that a long-lived submitter (an endpoint's supervisor restarting a worker)
+gets its resources back at once, not when it exits. The handle is
 ``ray:actor:<actor id>``, known to the client that made it only. This connects the process to
 the cluster as a Ray driver: inside a Ray job through ``RAY_ADDRESS``; elsewhere the GCS
 address comes from the URI's ``?gcs=HOST:PORT``, else from a probe job that reports it.
@@ -107,6 +110,7 @@ _JOB_PREFIX = "ray:job:"
 _ACTOR_PREFIX = "ray:actor:"
 _ENTRYPOINT_MODULE = "sagebox.backends.compute._ray_task"
 _OUTPUT_STARTS = "--- sagebox task output ---"  # the line _ray_task prints first
+_DRIVER_LOCK = threading.Lock()
 
 
 def _forwarded_env() -> dict[str, str]:
@@ -209,16 +213,17 @@ class RayCompute(ComputeBackend):
         """Join the cluster as a Ray driver (for actors, placement groups, forced stops)."""
         import ray
 
-        if not ray.is_initialized():
-            self._jobs()  # reachable, same version
-            address = self._find_gcs_address()
-            ray.init(
-                address=address,
-                namespace="sagebox",
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-                configure_logging=False,
-            )
+        with _DRIVER_LOCK:  # callers in several threads (an endpoint's supervisor) join once
+            if not ray.is_initialized():
+                self._jobs()  # reachable, same version
+                address = self._find_gcs_address()
+                ray.init(
+                    address=address,
+                    namespace="sagebox",
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                    configure_logging=False,
+                )
         return ray
 
     def _find_gcs_address(self) -> str:
@@ -522,6 +527,8 @@ class _ActorTask:
         self.ray, self.actor, self.started, self.slot = ray, actor, started, slot
         self.code: int | None = None
         self.ended = False
+        self.released = False
+        self.last_output = ""
 
     def _call(self, method: str, *args: Any, timeout: float | None = 30.0) -> Any:
         return self.ray.get(getattr(self.actor, method).remote(*args), timeout=timeout)
@@ -555,19 +562,28 @@ class _ActorTask:
         return self.code
 
     def stop(self, grace_seconds: float) -> None:
-        if self.state() is TaskState.EXITED:
+        if self.released:
             return
-        try:
-            self._call("stop", grace_seconds, timeout=grace_seconds + 30)
-        except Exception:
+        if self.state() is not TaskState.EXITED:
+            try:
+                self._call("stop", grace_seconds, timeout=grace_seconds + 30)
+            except Exception:
+                self.ray.kill(self.actor, no_restart=True)
+            self.wait(timeout=30)
+        # the command has ended: end the actor too, so that its resources are free at once
+        self.last_output = self.output()
+        with contextlib.suppress(Exception):
             self.ray.kill(self.actor, no_restart=True)
-        self.wait(timeout=30)
+        self.released = self.ended = True
 
     def output(self) -> str:
+        if self.released:
+            return self.last_output
         try:
             text: str = self._call("output")
         except Exception:
-            return ""
+            return self.last_output
+        self.last_output = text
         return text
 
     def pending_reason(self, compute: RayCompute) -> str | None:
@@ -592,7 +608,13 @@ class _TaskRunner:
         from sagebox.backends.compute.lifetime import die_with_parent
 
         self.log_path = Path(log_path)
-        full_env = {**os.environ, **env, "SAGEBOX_NODE_ID": ray.get_runtime_context().get_node_id()}
+        node_id = ray.get_runtime_context().get_node_id()
+        full_env = {
+            **os.environ,
+            **env,
+            "SAGEBOX_NODE_ID": node_id,
+            "SAGEBOX_NODE_IP": _node_address(ray, node_id),
+        }
         started = threading.Event()
 
         def run() -> None:
@@ -645,6 +667,15 @@ class _TaskRunner:
             time.sleep(_POLL_SECONDS)
         _killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.wait()
+
+
+def _node_address(ray: Any, node_id: str) -> str:
+    """The address node ``node_id`` joined the cluster with (``--node-ip-address``)."""
+    with contextlib.suppress(Exception):
+        for node in ray.nodes():
+            if node.get("NodeID") == node_id and node.get("NodeManagerAddress"):
+                return str(node["NodeManagerAddress"])
+    return str(ray.util.get_node_ip_address())
 
 
 def _killpg(pid: int, sig: signal.Signals) -> None:

@@ -7,7 +7,10 @@ the metadata store. An auto-started supervisor exits when its last endpoint is d
 The supervisor is the endpoint's front door at a stable address, and it keeps its admin token
 under the client's ``SAGEBOX_HOME``: it always runs on the machine of the client that starts it,
 also when jobs run on a cluster (a compute backend that does not share the file system); its
-models come from the lake (S3 on a cluster) like every other artifact.
+models come from the lake (S3 on a cluster) like every other artifact. On a cluster the
+endpoint's workers run on the cluster's nodes as tasks bound to the supervisor (see
+:mod:`sagebox.serving._control.launcher`), so the profile must be one the nodes share (an S3
+lake and a PostgreSQL store): a local lake is refused when the endpoint is created.
 """
 
 from __future__ import annotations
@@ -96,6 +99,11 @@ class EndpointClient:
         if model_name is not None:
             check_resource_name("model", model_name)
         spec = self._config(config, model_name, instance_count)
+        if not self.session.compute.shares_filesystem:
+            # the workers run on the cluster's nodes and fetch their models from the lake
+            from sagebox.jobs.cluster import check_cluster_settings
+
+            check_cluster_settings(self.session.settings)
         for model in spec.model_names():
             self.session.metadata.get_model(model)
         try:

@@ -102,7 +102,7 @@ def suspect(instance: Instance, spawn: Spawn) -> None:
         for _ in range(50):
             await asyncio.sleep(0.1)
             proc = instance.process
-            if instance.stopping or proc is None or proc.returncode is not None:
+            if instance.stopping or proc is None or proc.ended:
                 return  # dead: the variant's watcher restarts it
             if instance.pool is None:
                 return

@@ -1,20 +1,17 @@
-"""Worker processes of a variant: start, watch, restart, scale, stop.
+"""Workers of a variant: start, watch, restart, scale, stop.
 
-The supervisor binds each instance's socket on 127.0.0.1 itself and hands it to the worker
-process (``--fd``), so there is no race for ports. A worker that exits unexpectedly is marked
-unhealthy at once (new requests go to the other instances, in-flight ones are retried there by
-the gateway) and restarted on a fresh socket with exponential back-off.
+A worker is started by the supervisor's :class:`~sagebox.serving._control.launcher.
+InstanceLauncher`: a child process on a socket the supervisor bound on 127.0.0.1 (the local
+default), or a task on a cluster node that binds its own port and announces it. A worker that
+exits unexpectedly is marked unhealthy at once (new requests go to the other instances,
+in-flight ones are retried there by the gateway) and restarted with exponential back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +19,8 @@ from typing import Any
 
 from sagebox.config import create_private_file
 from sagebox.errors import JobError
-from sagebox.serving._control.autoscaling import TargetTracker, process_cpu_seconds
+from sagebox.serving._control.autoscaling import TargetTracker
+from sagebox.serving._control.launcher import ClusterWorker, InstanceLauncher, WorkerProcess
 from sagebox.serving._control.metrics import VariantMetrics
 from sagebox.serving._control.routing import pick_instance
 from sagebox.serving._control.shadow import ShadowComparison
@@ -38,12 +36,12 @@ EventSink = Callable[[str, dict[str, Any]], None]
 
 
 class Instance:
-    """One worker process of a variant."""
+    """One worker of a variant (a child process, or a task on a cluster: see launcher)."""
 
     def __init__(self, variant: VariantRuntime, index: int) -> None:
         self.variant = variant
         self.index = index
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: WorkerProcess | None = None
         self.port = 0
         self.pool: HttpPool | None = None
         self.healthy = False
@@ -53,37 +51,41 @@ class Instance:
         self.started_at = 0.0
         self.batching: dict[str, float] | None = None  # the worker's batcher counters
         self._cpu: tuple[float, float] | None = None
+        self._cpu_percent: float | None = None
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id."""
+        """The worker's process id (on its node, for a cluster worker)."""
         return self.process.pid if self.process is not None else None
 
+    @property
+    def host(self) -> str:
+        """The address the worker listens on."""
+        return self.process.host if self.process is not None else "127.0.0.1"
+
+    @property
+    def handle(self) -> str | None:
+        """The compute backend's task handle of a cluster worker (None for a child process)."""
+        return self.process.handle if self.process is not None else None
+
     async def start(self) -> None:
-        """Spawn the worker and wait until it answers /ping.
+        """Start the worker and wait until it answers /ping.
 
         Raises:
             JobError: if the worker exits or stays silent during start-up (with its log tail).
         """
         self.stopping = False
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        self.port = sock.getsockname()[1]
+        if self.process is not None:
+            await self.process.stop(1.0)  # a dead cluster task still holds its slot: free it
+        self.process = None
         if self.pool is not None:
             self.pool.close()
-        self.pool = HttpPool("127.0.0.1", self.port)
-        log_path = self.variant.log_path(self.index)
-        with os.fdopen(create_private_file(log_path), "ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "sagebox.serving._worker.worker",
-                "--spec", str(self.variant.spec_path), "--fd", str(sock.fileno()),
-                pass_fds=(sock.fileno(),), stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        sock.close()  # the worker holds it now: when the worker dies, connects are refused
-        await self._wait_ready(log_path)
+        self.pool = None
+        self.process = await self.variant.launcher.launch(self.variant, self.index)
+        self.port = self.process.port
+        self.pool = HttpPool(self.process.host, self.port)
+        self._cpu = self._cpu_percent = None
+        await self._wait_ready()
         self.started_at = time.monotonic()
         self.healthy = True
 
@@ -91,42 +93,34 @@ class Instance:
         """SIGTERM, then SIGKILL after ``grace_s``."""
         self.stopping = True
         self.healthy = False
-        proc = self.process
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), grace_s)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        if self.process is not None:
+            await self.process.stop(grace_s)
         if self.pool is not None:
             self.pool.close()
 
     def cpu_percent(self) -> float | None:
-        """CPU use since the previous call, in percent of one core."""
-        if self.pid is None:
+        """CPU use since the previous sample, in percent of one core."""
+        sample = self.process.cpu_sample() if self.process is not None else None
+        if sample is None:
             return None
-        cpu = process_cpu_seconds(self.pid)
-        if cpu is None:
+        previous = self._cpu
+        if previous is not None and sample[0] == previous[0]:
+            return self._cpu_percent  # no new report since the last call (cluster workers)
+        self._cpu = sample
+        if previous is None or sample[0] <= previous[0]:
             return None
-        now = time.monotonic()
-        previous, self._cpu = self._cpu, (now, cpu)
-        if previous is None or now <= previous[0]:
-            return None
-        return 100.0 * (cpu - previous[1]) / (now - previous[0])
+        self._cpu_percent = 100.0 * (sample[1] - previous[1]) / (sample[0] - previous[0])
+        return self._cpu_percent
 
-    async def _wait_ready(self, log_path: Path) -> None:
+    async def _wait_ready(self) -> None:
         assert self.process is not None and self.pool is not None
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self.process.returncode is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            if self.process.ended:
                 raise JobError(
                     f"worker {self.variant.name}-{self.index} exited during start-up "
-                    f"(status {self.process.returncode}): {' | '.join(tail)}",
-                    hint=f"see {log_path}",
+                    f"(status {self.process.returncode}): {await self.process.log_tail()}",
+                    hint=self.process.where(),
                 )
             try:
                 response = await self.pool.request(b"GET", b"/ping", b"", [], timeout=0.5)
@@ -135,11 +129,12 @@ class Instance:
             except (WorkerUnavailable, WorkerTimeout):
                 pass
             await asyncio.sleep(0.05)
+        hint = self.process.where()
         await self.stop()
         raise JobError(
             f"worker {self.variant.name}-{self.index} did not answer /ping in "
             f"{_READY_TIMEOUT_S:.0f} s",
-            hint=f"see {log_path}",
+            hint=hint,
         )
 
 
@@ -160,8 +155,13 @@ class VariantRuntime:
         spec: dict[str, Any],
         workdir: Path,
         on_event: EventSink,
+        launcher: InstanceLauncher | None = None,
     ) -> None:
+        from sagebox.serving._control.launcher import LocalLauncher
+
         self.endpoint = endpoint
+        self.launcher = launcher or LocalLauncher()
+        self.spec = spec
         self.config = config
         self.name = config.name
         self.role = role
@@ -242,9 +242,19 @@ class VariantRuntime:
         values = [v for v in (i.cpu_percent() for i in self.instances) if v is not None]
         return sum(values) / len(values) if values else None
 
+    @property
+    def reads_stats(self) -> bool:
+        """Whether the supervisor reads the workers' ``/stats`` every second.
+
+        For the batching counters, and for the CPU use of cluster workers, whose processes
+        run on other machines (a CPU target of the autoscaling policy).
+        """
+        cpu = self.tracker is not None and self.tracker.policy.target_cpu_percent is not None
+        return self.config.batching is not None or (cpu and self.launcher.fetches_models)
+
     async def refresh_batching(self) -> None:
-        """Read each healthy worker's dynamic-batching counters (a variant with batching)."""
-        if self.config.batching is None:
+        """Read each healthy worker's ``/stats``: batching counters, CPU of cluster workers."""
+        if not self.reads_stats:
             return
 
         async def read(instance: Instance) -> None:
@@ -252,8 +262,11 @@ class VariantRuntime:
                 return
             try:
                 answer = await instance.pool.request(b"GET", b"/stats", b"", [], timeout=2.0)
-                instance.batching = json.loads(answer.body).get("batching")
-            except (WorkerUnavailable, WorkerTimeout, ValueError):
+                stats = json.loads(answer.body)
+                instance.batching = stats.get("batching")
+                if isinstance(instance.process, ClusterWorker) and "cpu_seconds" in stats:
+                    instance.process.report_cpu(float(stats["cpu_seconds"]))
+            except (WorkerUnavailable, WorkerTimeout, ValueError, TypeError):
                 pass  # a busy or restarting worker keeps its last counters
 
         await asyncio.gather(*(read(i) for i in self.instances))
@@ -283,7 +296,9 @@ class VariantRuntime:
                 {
                     "index": i.index,
                     "pid": i.pid,
+                    "host": i.host,
                     "port": i.port,
+                    **({"handle": i.handle} if i.handle else {}),
                     "healthy": i.healthy,
                     "restarts": i.restarts,
                     "outstanding": i.outstanding,
@@ -306,8 +321,11 @@ class VariantRuntime:
 
     def _watch(self, instance: Instance) -> None:
         async def watch() -> None:
-            assert instance.process is not None
-            code = await instance.process.wait()
+            process = instance.process
+            assert process is not None
+            code = await process.wait()
+            if instance.process is not process:
+                return  # restarted meanwhile (by whoever saw the exit first)
             if instance.stopping or self._closed or instance not in self.instances:
                 return
             instance.healthy = False

@@ -22,6 +22,7 @@ from sagebox.errors import InputDataError
 from sagebox.serving._control.bandit import Bandit
 from sagebox.serving._control.capture import CaptureWriter
 from sagebox.serving._control.instances import VariantRuntime
+from sagebox.serving._control.launcher import InstanceLauncher
 from sagebox.serving._control.routing import WeightedChooser
 from sagebox.serving.config import EndpointConfig, ProductionVariant
 
@@ -54,8 +55,10 @@ class EndpointRuntime:
         storage: Any,
         on_change: Callable[[EndpointRuntime], None],
         state: dict[str, Any] | None = None,
+        launcher: InstanceLauncher | None = None,
     ) -> None:
         self.name = name
+        self.launcher = launcher
         self.config = config
         self.workdir = workdir
         self.resolve_model_dir = resolve_model_dir
@@ -109,6 +112,7 @@ class EndpointRuntime:
                 spec,
                 self.workdir,
                 self.event,
+                self.launcher,
             )
         results = await asyncio.gather(*(v.start() for v in fleet.values()), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -297,13 +301,14 @@ class EndpointRuntime:
         }
         if variant.batching is not None:
             spec["batching"] = variant.batching.model_dump()
+        remote = self.launcher is not None and self.launcher.fetches_models
         if variant.multi_model is not None:
             mm = variant.multi_model.model_dump()
-            mm["cache_dir"] = str(self.workdir / "mme" / f"{variant.name}-{time.time_ns()}")
+            if not remote:  # a cluster worker caches in its node-local home
+                mm["cache_dir"] = str(self.workdir / "mme" / f"{variant.name}-{time.time_ns()}")
             spec["multi_model"] = mm
         elif variant.model is not None:
-            model_dir = await self.resolve_model_dir(variant.model)
-            spec["steps"] = [{"model_dir": str(model_dir), "name": variant.model}]
+            spec["steps"] = [await self._model_step(variant.model, remote)]
         else:
             steps: list[dict[str, str]] = []
             for step in variant.pipeline or []:
@@ -311,10 +316,17 @@ class EndpointRuntime:
                     steps.append({"builtin": step.builtin})
                 else:
                     assert step.model is not None
-                    model_dir = await self.resolve_model_dir(step.model)
-                    steps.append({"model_dir": str(model_dir), "name": step.model})
+                    steps.append(await self._model_step(step.model, remote))
             spec["steps"] = steps
         return spec
+
+    async def _model_step(self, model: str, remote: bool) -> dict[str, str]:
+        """A model step: the unpacked directory here, or the model's name for a cluster worker
+        (which fetches and verifies it from the lake on its node)."""
+        if remote:
+            return {"model": model, "name": model}
+        model_dir = await self.resolve_model_dir(model)
+        return {"model_dir": str(model_dir), "name": model}
 
 
 def _chooser(config: EndpointConfig) -> WeightedChooser:

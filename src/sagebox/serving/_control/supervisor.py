@@ -27,6 +27,7 @@ from sagebox.errors import (
     ServiceUnavailableError,
 )
 from sagebox.names import RESOURCE, check_resource_name
+from sagebox.serving._control.launcher import choose_launcher
 from sagebox.serving._control.runtime import EndpointRuntime
 from sagebox.serving.config import DeploymentConfig, EndpointConfig, parse_config
 from sagebox.session import Session
@@ -71,6 +72,9 @@ class Supervisor:
         self._started = time.monotonic()
         self._batching_task: asyncio.Task[None] | None = None
         self._batching_read_at = 0.0
+        # child processes here, or tasks on the cluster of a compute backend that does not
+        # share this file system (see sagebox.serving._control.launcher)
+        self.launcher = choose_launcher(session)
 
     # queries used by the gateway
     def ping(self) -> dict[str, Any]:
@@ -327,7 +331,7 @@ class Supervisor:
             for runtime in self.endpoints.values()
             for group in (runtime.variants, runtime.green, runtime.shadows)
             for variant in group.values()
-            if variant.config.batching is not None
+            if variant.reads_stats
         ]
         if variants:
             self._batching_read_at = time.monotonic()
@@ -341,6 +345,7 @@ class Supervisor:
             await runtime.stop()
             runtime.status = "OutOfService"
             await self.persist(runtime)
+        self.launcher.close()
 
     def mark(self, runtime: EndpointRuntime) -> None:
         """Schedule a write of the endpoint's record."""
@@ -372,7 +377,14 @@ class Supervisor:
     ) -> EndpointRuntime:
         workdir = self.session.settings.home / "endpoints" / check_resource_name("endpoint", name)
         runtime = EndpointRuntime(
-            name, config, workdir, self._model_dir, self.session.storage, self.mark, state
+            name,
+            config,
+            workdir,
+            self._model_dir,
+            self.session.storage,
+            self.mark,
+            state,
+            self.launcher,
         )
         runtime.fault_injection = self.fault_injection
         return runtime

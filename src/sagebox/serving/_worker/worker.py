@@ -1,5 +1,12 @@
 """A model worker process: ``python -m sagebox.serving._worker.worker --spec SPEC.json``.
 
+Started by the supervisor on an inherited socket (``--fd``, the local default), or on a
+cluster node as ``worker --node-home --listen node:0 --spec-json JSON``: it then fetches its
+models from the lake into a node-local temporary home (removed when it exits), binds a free
+port on its node's address (``SAGEBOX_NODE_IP``, which the compute backend sets; else all
+addresses) and prints ``sagebox-worker listening on HOST:PORT pid N`` once the model is
+loaded, which the supervisor reads from the task's output.
+
 It speaks SageMaker's container contract on HTTP: ``GET /ping`` (ready once the model is
 loaded) and ``POST /invocations``, plus ``GET /stats``, ``GET /execution-parameters`` (what
 batch transform asks) and ``POST /_fault`` (fault injection for drills). It runs on the lean
@@ -134,6 +141,7 @@ class WorkerApp:
         """Counters of this worker."""
         out: dict[str, Any] = {
             "pid": os.getpid(),
+            "cpu_seconds": round(time.process_time(), 3),
             "invocations": self.invocations,
             "errors": self.errors,
         }
@@ -243,26 +251,74 @@ async def serve(app: WorkerApp, sock: socket.socket) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Load the model, then serve it on the inherited socket ``--fd`` or on ``--port``."""
-    from sagebox.serving._http.server import run
-
+    """Load the model; serve it on the inherited socket ``--fd``, ``--listen`` or ``--port``."""
     parser = argparse.ArgumentParser(description="sagebox model worker")
-    parser.add_argument("--spec", type=Path, required=True)
+    spec_source = parser.add_mutually_exclusive_group(required=True)
+    spec_source.add_argument("--spec", type=Path)
+    spec_source.add_argument("--spec-json", help="the spec itself (a worker on a cluster node)")
     parser.add_argument("--fd", type=int)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help="bind here and announce it ('node' = this node)"
+    )
+    parser.add_argument(
+        "--node-home", action="store_true", help="work in a node-local temporary SAGEBOX_HOME"
+    )
     args = parser.parse_args(argv)
     die_with_parent()
-    spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    if args.spec_json is not None:
+        spec = json.loads(args.spec_json)
+    else:
+        spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    if not args.node_home:
+        return _serve(spec, args)
+    from sagebox.jobs.cluster import node_home
+
+    with node_home("sagebox-worker-") as home:
+        _localise(spec, home)
+        return _serve(spec, args)
+
+
+def _localise(spec: dict[str, Any], home: Path) -> None:
+    """Fetch the spec's models from the lake into ``home`` (a worker on a cluster node)."""
+    steps = spec.get("steps") or []
+    if any("model" in step and "model_dir" not in step for step in steps):
+        from sagebox.models import fetch_verified
+        from sagebox.session import Session
+
+        session = Session()
+        for number, step in enumerate(steps):
+            if "model" in step and "model_dir" not in step:
+                target = home / "models" / f"{number}-{step['model']}"
+                step["model_dir"] = str(fetch_verified(session, step["model"], target))
+    multi_model = spec.get("multi_model")
+    if multi_model and not multi_model.get("cache_dir"):
+        multi_model["cache_dir"] = str(home / "mme")
+
+
+def _serve(spec: dict[str, Any], args: argparse.Namespace) -> int:
+    from sagebox.serving._http.server import run
+
     app = WorkerApp(spec)
     if args.fd is not None:
         sock = socket.socket(fileno=args.fd)
     else:
+        host, port = args.host, args.port
+        if args.listen is not None:
+            host, _, given = args.listen.rpartition(":")
+            port = int(given or 0)
+            if host == "node":
+                host = os.environ.get("SAGEBOX_NODE_IP") or "0.0.0.0"  # noqa: S104
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
+        sock.bind((host, port))
         sock.listen(4096)
-        print(f"worker listening on {args.host}:{sock.getsockname()[1]}", flush=True)
+        shown = host if host != "0.0.0.0" else socket.gethostbyname(socket.gethostname())  # noqa: S104
+        print(
+            f"sagebox-worker listening on {shown}:{sock.getsockname()[1]} pid {os.getpid()}",
+            flush=True,
+        )
     run(lambda: serve(app, sock))
     return 0
 
