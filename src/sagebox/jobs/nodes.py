@@ -57,13 +57,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from sagebox.backends.compute.base import Reservation, Resources, TaskSpec, TaskState
+from sagebox.backends.compute.base import (
+    ComputeBackend,
+    Reservation,
+    Resources,
+    TaskSpec,
+    TaskState,
+)
 from sagebox.backends.compute.lifetime import die_with_parent
 from sagebox.backends.storage.base import ObjectStore
 from sagebox.config import make_private_dir
@@ -78,6 +84,7 @@ __all__ = [
     "node_hosts",
     "rendezvous_key",
     "run_node",
+    "supervise_tasks",
 ]
 
 _POLL_SECONDS = 0.1
@@ -586,8 +593,6 @@ class NodeGroup:
         attempt = secrets.token_hex(6)
         env = task_env(self.session.settings, shares_filesystem=compute.shares_filesystem)
         flag = [] if compute.shares_filesystem else [NODE_HOME_FLAG]
-        several = len(specs) > 1
-        pumps = [_OutputPump(s.host, several, stream, on_line) for s in specs]
         self.handles = []
         try:
             for index, spec in enumerate(specs):
@@ -597,57 +602,102 @@ class NodeGroup:
                 log_path = log_path / f"{spec.host}.log"
                 if not compute.shares_filesystem:  # on another node: a file of its temp dir
                     log_path = node_log_path(f"{self.job_name}-{attempt}-{spec.host}")
-                self.handles.append(
-                    compute.submit(
-                        TaskSpec(
-                            argv=[sys.executable, "-m", "sagebox.jobs.nodes", *flag, key],
-                            log_path=log_path,
-                            env=env,
-                            die_with_submitter=True,
-                            slot=reservation.slot(index),
-                        )
-                    )
+                task = TaskSpec(
+                    argv=[sys.executable, "-m", "sagebox.jobs.nodes", *flag, key],
+                    log_path=log_path,
+                    env=env,
+                    die_with_submitter=True,
+                    slot=reservation.slot(index),
                 )
-            running = set(range(len(specs)))
-            while running:
-                if stop is not None and stop.is_set():
-                    return GroupOutcome(ok=False, returncode=None, stopped=True)
-                for index in sorted(running):
-                    if compute.state(self.handles[index]) is TaskState.RUNNING:
-                        continue
-                    code = compute.wait(self.handles[index], timeout=5)
-                    running.discard(index)
-                    pumps[index].feed(compute.output(self.handles[index]), final=True)
-                    if code != 0:
-                        return GroupOutcome(False, specs[index].host, code, list(pumps[index].tail))
-                for index in running:
-                    pumps[index].feed(compute.output(self.handles[index]))
-                if on_poll is not None:
-                    on_poll()
-                if running:
-                    time.sleep(_POLL_SECONDS)
-            return GroupOutcome(ok=True)
+                try:
+                    self.handles.append(compute.submit(task))
+                except BaseException:
+                    _stop_all(compute, self.handles, self.grace_seconds)  # those already started
+                    raise
+            return supervise_tasks(
+                compute,
+                self.hosts,
+                self.handles,
+                out=stream,
+                on_line=on_line,
+                stop=stop,
+                on_poll=on_poll,
+                grace_seconds=self.grace_seconds,
+            )
         finally:
-            self._stop_all()
-            for index, handle in enumerate(self.handles):
-                with contextlib.suppress(SageboxError):
-                    pumps[index].feed(compute.output(handle), final=True)
             if any(s.rendezvous for s in specs):
                 with contextlib.suppress(SageboxError):
                     storage.delete(rendezvous_key(self.job_name, attempt))
 
-    def _stop_all(self) -> None:
-        """Stop the tasks still running, all at once (each gets the full grace period)."""
-        compute = self.session.compute
-        running = [h for h in self.handles if compute.state(h) is TaskState.RUNNING]
-        threads = [
-            threading.Thread(target=compute.stop, args=(h, self.grace_seconds), daemon=True)
-            for h in running
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+
+def supervise_tasks(
+    compute: ComputeBackend,
+    hosts: Sequence[str],
+    handles: Sequence[str],
+    *,
+    out: TextIO | None = None,
+    on_line: Callable[[str, str], None] | None = None,
+    stop: threading.Event | None = None,
+    on_poll: Callable[[], None] | None = None,
+    grace_seconds: float = 10.0,
+) -> GroupOutcome:
+    """Watch a job's running tasks (one per host) until all end; on the first failure stop the rest.
+
+    Each task's new output is copied into ``out`` (the job log), prefixed ``[host]`` when there
+    are several. However it ends (all exited 0, one failed, ``stop`` set, an exception), the
+    tasks still running are stopped, all at once with ``grace_seconds`` each, and their last
+    output is copied.
+
+    Args:
+        compute: the backend that runs the tasks (its :meth:`~ComputeBackend.output` must know
+            them: they were submitted by this client).
+        hosts: each task's host name, in the order of ``handles``.
+        handles: the tasks.
+        out: the job log (default: ``sys.stdout`` at call time).
+        on_line: called with ``(host, line)`` for every output line of every host.
+        stop: when set, the tasks are stopped and the outcome says ``stopped``.
+        on_poll: called about ten times a second while the tasks run (e.g. uploads).
+        grace_seconds: how long a stopped task has to end before it is killed.
+    """
+    stream = out or sys.stdout
+    pumps = [_OutputPump(host, len(hosts) > 1, stream, on_line) for host in hosts]
+    try:
+        running = set(range(len(handles)))
+        while running:
+            if stop is not None and stop.is_set():
+                return GroupOutcome(ok=False, returncode=None, stopped=True)
+            for index in sorted(running):
+                if compute.state(handles[index]) is TaskState.RUNNING:
+                    continue
+                code = compute.wait(handles[index], timeout=5)
+                running.discard(index)
+                pumps[index].feed(compute.output(handles[index]), final=True)
+                if code != 0:
+                    return GroupOutcome(False, hosts[index], code, list(pumps[index].tail))
+            for index in running:
+                pumps[index].feed(compute.output(handles[index]))
+            if on_poll is not None:
+                on_poll()
+            if running:
+                time.sleep(_POLL_SECONDS)
+        return GroupOutcome(ok=True)
+    finally:
+        _stop_all(compute, handles, grace_seconds)
+        for index, handle in enumerate(handles):
+            with contextlib.suppress(SageboxError):
+                pumps[index].feed(compute.output(handle), final=True)
+
+
+def _stop_all(compute: ComputeBackend, handles: Sequence[str], grace_seconds: float) -> None:
+    """Stop the tasks still running, all at once (each gets the full grace period)."""
+    running = [h for h in handles if compute.state(h) is TaskState.RUNNING]
+    threads = [
+        threading.Thread(target=compute.stop, args=(h, grace_seconds), daemon=True) for h in running
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 if __name__ == "__main__":
