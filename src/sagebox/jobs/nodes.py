@@ -51,7 +51,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -60,7 +59,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from sagebox.backends.compute.base import (
@@ -70,7 +68,7 @@ from sagebox.backends.compute.base import (
     TaskSpec,
     TaskState,
 )
-from sagebox.backends.compute.lifetime import die_with_parent
+from sagebox.backends.compute.lifetime import die_with_parent, exit_status, signals_forwarded
 from sagebox.backends.storage.base import ObjectStore
 from sagebox.config import make_private_dir
 from sagebox.errors import InputDataError, JobError, NotFoundError, SageboxError
@@ -360,12 +358,7 @@ def _run_command(
             hint="check the command and the node's PATH",
         ) from exc
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with signals_forwarded(proc):
         next_sync = time.monotonic() + every
         while True:
             try:
@@ -379,14 +372,7 @@ def _run_command(
                 except SageboxError as exc:  # the lake is unreachable: try again next time
                     print(f"could not sync {directory.directory}: {exc}", flush=True)
             next_sync = time.monotonic() + every
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # what the command left in its group
-        if proc.poll() is None:
-            proc.wait()
-    return code if code >= 0 else 128 - code
+    return exit_status(code)
 
 
 def main(argv: list[str] | None = None) -> int:

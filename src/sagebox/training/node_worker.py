@@ -26,14 +26,11 @@ so the lines appended now never join a record the lost node left half-written.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from types import FrameType
 
 __all__ = ["MONITOR_ENV", "main"]
 
@@ -105,7 +102,7 @@ def _monitor_seconds() -> float | None:
 
 def _run_monitored(argv: list[str], cwd: Path, debug_dir: Path, seconds: float) -> int:
     """Run the trainer in its own process group while sampling this machine; its status."""
-    from sagebox.backends.compute.lifetime import die_with_parent
+    from sagebox.backends.compute.lifetime import die_with_parent, exit_status, signals_forwarded
 
     monitor = None
     host = os.environ.get("SM_CURRENT_HOST") or "algo-1"
@@ -132,23 +129,13 @@ def _run_monitored(argv: list[str], cwd: Path, debug_dir: Path, seconds: float) 
             monitor.stop()
         return 2
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = proc.wait()
+        with signals_forwarded(proc):  # the trainer's group: signalled by us, then cleaned up
+            code = proc.wait()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # what the trainer left in its group
-        if proc.poll() is None:
-            proc.wait()
         if monitor is not None:
             monitor.stop()
-    return code if code >= 0 else 128 - code
+    return exit_status(code)
 
 
 def _trim_partial_events(debug_dir: Path) -> None:

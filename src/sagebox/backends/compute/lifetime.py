@@ -8,17 +8,32 @@ A job runner killed with SIGKILL cannot stop what it started. Two mechanisms cov
   that lives as long as they do (the job's main thread). Other systems get no such function.
 - :func:`kill_group_members` ends every other process of a process group (the runner's own
   group when it exits, or a lost runner's group when someone notices it died).
+
+:func:`signals_forwarded` runs a child that leads its own process group the way a container's
+init runs its command: SIGTERM and SIGINT sent to this process go to the child's group, and
+whatever the group still holds is killed when the child is done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import FrameType
 
-__all__ = ["die_with_parent", "group_members", "group_running", "kill_group_members", "pid_alive"]
+__all__ = [
+    "die_with_parent",
+    "exit_status",
+    "group_members",
+    "group_running",
+    "kill_group_members",
+    "pid_alive",
+    "signals_forwarded",
+]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -107,3 +122,38 @@ def kill_group_members(pgid: int, sig: signal.Signals = signal.SIGKILL) -> int:
         except (ProcessLookupError, PermissionError):
             continue
     return sent
+
+
+@contextlib.contextmanager
+def signals_forwarded(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Forward SIGTERM and SIGINT to ``proc``'s process group while the block runs.
+
+    ``proc`` must lead its own group (``start_new_session=True`` or ``setpgid(0, 0)``). When
+    the block ends, however it ends, the previous handlers come back, what is left of the group
+    is killed (SIGKILL) and ``proc`` is reaped. Call it from the main thread.
+    """
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what the command left in its group
+        if proc.poll() is None:
+            proc.wait()
+
+
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell reports it: ``128 + N`` when signal N ended it.
+
+    Example:
+        >>> exit_status(-9), exit_status(3)
+        (137, 3)
+    """
+    return returncode if returncode >= 0 else 128 - returncode
