@@ -70,3 +70,11 @@ def shared_reviews_csv() -> Path:
 # One two-node Ray cluster per test session, shared by every directory that uses it (it takes
 # tens of seconds to start); imported here so that no directory starts a second one.
 from tests.fixtures.ray import ray_cluster  # noqa: E402, F401 - after what it imports from here
+
+
+@pytest.fixture(autouse=True)
+def _ray_cluster_left_idle(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test on the session's Ray cluster, leave it idle for the next one (see reset)."""
+    yield
+    if "ray_cluster" in request.fixturenames:
+        request.getfixturevalue("ray_cluster").reset()
