@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("SAGEBOX_REQUIRE_SERVICES") == "1"
+# The test session's Ray cluster runs without Ray's token authentication, and so must every Ray
+# client of the session: a local Ray instance started in this process would otherwise switch
+# this process (and, through os.environ, its children) to token mode for good.
+os.environ["RAY_AUTH_MODE"] = "disabled"
 SHARED_REVIEWS = (
     Path(__file__).resolve().parents[1]
     / ".."
