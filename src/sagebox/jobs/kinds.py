@@ -10,7 +10,7 @@ from sagebox._registry import Registry
 if TYPE_CHECKING:
     from sagebox.jobs.context import JobContext
 
-__all__ = ["JobFunction", "job_kinds"]
+__all__ = ["COORDINATOR_KINDS", "JobFunction", "job_kinds"]
 
 JobFunction = Callable[["JobContext"], None]
 
@@ -24,3 +24,8 @@ job_kinds.register("evaluation", "sagebox.evaluation.job:run_evaluation_job")
 job_kinds.register("clarify", "sagebox.clarify.job:run_clarify_job")
 job_kinds.register("crawler", "sagebox.catalog.crawler.job:run_crawler_job")
 job_kinds.register("batch-transform", "sagebox.serving._transform.job:run_transform_job")
+job_kinds.register("tuning", "sagebox.tuning.job:run_tuning_job")
+
+#: kinds that only start and follow other jobs: they hold no worker slot (their children
+#: would wait for it), see :meth:`MetadataStore.claim_job_slot`
+COORDINATOR_KINDS = frozenset({"tuning"})

@@ -225,18 +225,25 @@ def _end_own_group() -> None:
 def _wait_for_slot(session: Session, name: str, owner: str) -> JobRecord:
     """Claim one of ``max_workers`` slots, waiting while all are taken; return the claim.
 
+    A coordinator kind (:data:`~sagebox.jobs.kinds.COORDINATOR_KINDS`) takes a slot outside
+    the ``max_workers`` pool at once (see :meth:`MetadataStore.claim_job_slot`).
+
     Each try first ends the jobs whose runner lost its lease (see
     :meth:`JobClient.reap_lost_jobs`), so that a killed runner's slot comes free. The record
     returned has another ``lease_owner`` when the job ended or is being stopped meanwhile.
     """
     from sagebox.jobs.client import JobClient  # the client imports this module lazily too
+    from sagebox.jobs.kinds import COORDINATOR_KINDS
 
     settings = session.settings
     limit = max(1, settings.max_workers)
+    coordinator = session.metadata.get_job(name).kind in COORDINATOR_KINDS
     client = JobClient(session)
     while True:
         client.reap_lost_jobs()
-        claimed = session.metadata.claim_job_slot(name, owner, limit, settings.job_lease_seconds)
+        claimed = session.metadata.claim_job_slot(
+            name, owner, limit, settings.job_lease_seconds, coordinator=coordinator
+        )
         if claimed is not None:
             return claimed
         time.sleep(_SLOT_POLL_SECONDS)

@@ -149,7 +149,6 @@ class Estimator:
         from sagebox.jobs.client import JobClient, new_job_name
         from sagebox.names import check_resource_name
 
-        channels = self._channels(inputs)
         jobs = JobClient(self.session)
         # Checked before the source upload: the name becomes part of a lake key.
         name = (
@@ -157,9 +156,7 @@ class Estimator:
             if job_name
             else new_job_name(self.base_job_name or self.spec.algorithm or "training")
         )
-        spec = TrainingSpec.from_parameters(self.spec.to_parameters())
-        if self.entry_point is not None:
-            spec.source_uri = self._upload_source(name)
+        spec, channels = self.prepare_job(name, inputs)
         job = jobs.submit(
             "training",
             parameters=spec.to_parameters(),
@@ -170,6 +167,24 @@ class Estimator:
         )
         self.latest_job_name = job.name
         return self.wait(logs=logs) if wait else job
+
+    def prepare_job(
+        self, job_name: str, inputs: str | dict[str, str] | None
+    ) -> tuple[TrainingSpec, dict[str, str]]:
+        """The spec and input channels of a job named ``job_name`` (what :meth:`fit` submits).
+
+        Checks the channels, then uploads the script's source (script mode) under the job's
+        name. A tuning job calls it once for all its trials.
+
+        Raises:
+            InputDataError: if a channel is empty or outside the lake, or the entry point is
+                missing.
+        """
+        channels = self._channels(inputs)
+        spec = TrainingSpec.from_parameters(self.spec.to_parameters())
+        if self.entry_point is not None:
+            spec.source_uri = self._upload_source(job_name)
+        return spec, channels
 
     def wait(self, logs: bool = True, out: TextIO | None = None) -> JobRecord:
         """Wait for the latest job, optionally streaming its log; raise unless it completed."""

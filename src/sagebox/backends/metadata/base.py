@@ -204,9 +204,13 @@ class MetadataStore(abc.ABC):
 
     @abc.abstractmethod
     def claim_job_slot(
-        self, name: str, owner: str, slots: int, lease_seconds: float
+        self, name: str, owner: str, slots: int, lease_seconds: float, *, coordinator: bool = False
     ) -> JobRecord | None:
         """Claim one of ``slots`` worker slots for job ``name`` for runner ``owner``, atomically.
+
+        A ``coordinator`` job (a tuning job: it only starts and follows other jobs) takes a
+        slot of its own, numbered -1, -2, ... below the worker slots and never refused, so that
+        it never holds a worker slot its own trials wait for; it gets a lease like any job.
 
         In one atomic step: if the job already holds a slot (its runner was restarted) it keeps
         it; else it takes the lowest slot number below ``slots`` that no other job holds. The

@@ -152,7 +152,7 @@ class SqlMetadataStore(MetadataStore):
             return _job_record(row)
 
     def claim_job_slot(
-        self, name: str, owner: str, slots: int, lease_seconds: float
+        self, name: str, owner: str, slots: int, lease_seconds: float, *, coordinator: bool = False
     ) -> JobRecord | None:
         """Claim a worker slot for job ``name``; see :meth:`MetadataStore.claim_job_slot`.
 
@@ -170,7 +170,11 @@ class SqlMetadataStore(MetadataStore):
                     return _job_record(row)
                 if row.slot is None:
                     held = set(session.scalars(select(JobRow.slot).where(JobRow.slot.is_not(None))))
-                    free = [n for n in range(max(1, slots)) if n not in held]
+                    if coordinator:
+                        candidates = range(-1, -len(held) - 2, -1)
+                    else:
+                        candidates = range(max(1, slots))
+                    free = [n for n in candidates if n not in held]
                     if not free:
                         return None
                     row.slot = free[0]
