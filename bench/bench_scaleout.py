@@ -86,13 +86,17 @@ def throughput(session: Session, count: int, window: int) -> dict[str, float]:
     start = time.perf_counter()
     pending: list[str] = []
     failed = submitted = 0
+    reasons: dict[str, int] = {}
     while submitted < count or pending:
         while submitted < count and len(pending) < window:
             pending.append(client.submit("command", {"argv": ["true"]}).name)
             submitted += 1
         job = client.describe(pending[0])
         if job.status.is_terminal:
-            failed += job.status.value != "Completed"
+            if job.status.value != "Completed":
+                failed += 1
+                reason = (job.failure_reason or job.status.value)[:160]
+                reasons[reason] = reasons.get(reason, 0) + 1
             pending.pop(0)
         else:
             time.sleep(0.05)  # polling interval
@@ -101,6 +105,7 @@ def throughput(session: Session, count: int, window: int) -> dict[str, float]:
         "jobs": count,
         "window": window,
         "failed": failed,
+        "failure_reasons": reasons,
         "jobs_per_s": round(count / elapsed, 2),
         "seconds": round(elapsed, 1),
     }
