@@ -225,8 +225,8 @@ class TuningSpec:
         """
         self._validate_choices()
         self._validate_ranges()
-        self._validate_limits()
         self._validate_strategy()
+        self._validate_limits()
         self._validate_trials()
         for constraint in self.constraints:
             from sagebox.tuning.constraints import parse_constraint

@@ -86,6 +86,17 @@ class MedianRunningAveragePruner(BasePruner):
         return value > median
 
 
+class _AskTellGridSampler(GridSampler):
+    """Optuna's grid sampler without its ``study.stop()`` after the last grid point.
+
+    That call only works inside ``study.optimize``; the tuner asks and tells, and ends after
+    ``trial_count()`` trials (the number of combinations) by itself.
+    """
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Any) -> None:
+        return None
+
+
 def _constraints(trial: FrozenTrial) -> list[float]:
     return list(trial.user_attrs.get(CONSTRAINTS_ATTR, [0.0]))
 
@@ -95,7 +106,7 @@ def make_sampler(spec: TuningSpec) -> BaseSampler:
     seed = spec.random_seed
     constrained: dict[str, Any] = {"constraints_func": _constraints} if spec.constraints else {}
     if spec.strategy == "Grid":
-        return GridSampler(spec.grid(), seed=seed)
+        return _AskTellGridSampler(spec.grid(), seed=seed)
     if spec.strategy == "Bayesian":
         trials = spec.trial_count()
         return TPESampler(
