@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sagebox.session import Session
+from tests.fixtures.encoders import tiny_encoder  # noqa: F401
 
 
 @pytest.fixture()
