@@ -113,7 +113,7 @@ def test_the_course_tuning_lab_runs_and_deploys_the_best(
     try:
         answer = client.invoke(endpoint.name, {"instances": ["I love this dress"]})
         assert answer
-        assert session.metadata.get_model(best).training_job == best
+        assert session.metadata.get_model(best).source_job == best
     finally:
         client.delete(endpoint.name)
         if endpoint.handle:
@@ -165,7 +165,7 @@ def test_early_stopping_stops_a_trial_worse_than_the_median(session: Session) ->
         seconds=3.0,
         strategy="Grid",
         max_jobs=None,
-        random_seed=0,
+        random_seed=1,
         hyperparameter_ranges={"position": CategoricalParameter([0.3, 0.95])},
         early_stopping_type="Auto",
     )

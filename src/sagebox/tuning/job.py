@@ -112,14 +112,14 @@ class _Tuner:
             job_name = frozen.user_attrs.get(TRIAL_JOB_ATTR) or trial_job_name(
                 self.name, frozen.number
             )
-            hps = frozen.user_attrs.get(TRIAL_HPS_ATTR)
             try:
                 self.jobs.describe(job_name)
                 self.ctx.log(f"resumed: following trial {job_name}")
-            except NotFoundError:
-                if hps is None:
-                    self.study.tell(trial, state=TrialState.FAIL)
-                    continue
+            except NotFoundError:  # asked for before the restart, never started
+                hps = self._hyperparameters(frozen.params)
+                trial.set_user_attr(TRIAL_JOB_ATTR, job_name)
+                trial.set_user_attr(TRIAL_HPS_ATTR, hps)
+                self.ctx.log(f"resumed: starting trial {job_name}")
                 self._submit(trial, job_name, hps)
             self.running[frozen.number] = trial
             self.reported[frozen.number] = set(frozen.intermediate_values)
@@ -135,8 +135,8 @@ class _Tuner:
 
     def _start_trial(self) -> None:
         trial = self.study.ask(self.distributions)
-        tuned = {n: r.value(trial.params[n]) for n, r in self.spec.ranges.items()}
-        hps = self.spec.trial_hyperparameters(tuned)
+        hps = self._hyperparameters(trial.params)
+        tuned = {n: hps[n] for n in self.spec.ranges}
         job_name = trial_job_name(self.name, trial.number)
         trial.set_user_attr(TRIAL_JOB_ATTR, job_name)
         trial.set_user_attr(TRIAL_HPS_ATTR, hps)
@@ -144,6 +144,11 @@ class _Tuner:
         self.ctx.log(f"trial {trial.number + 1}/{self.total} {job_name}: {shown}")
         self.running[trial.number] = trial
         self._submit(trial, job_name, hps)
+
+    def _hyperparameters(self, searched: dict[str, Any]) -> dict[str, Any]:
+        """A trial's hyperparameters from the values the study suggested (its params)."""
+        tuned = {n: r.value(searched[n]) for n, r in self.spec.ranges.items()}
+        return self.spec.trial_hyperparameters(tuned)
 
     def _submit(self, trial: Trial, job_name: str, hps: dict[str, Any]) -> None:
         params = {
@@ -173,13 +178,17 @@ class _Tuner:
         for number, trial in list(self.running.items()):
             job_name = trial_job_name(self.name, number)
             job = self.jobs.describe(job_name)
-            if self.pruning and not job.status.is_terminal and self._report(trial, job):
+            if self.pruning and self._report(trial, job, may_stop=not job.status.is_terminal):
                 continue
             if job.status.is_terminal:
                 self._trial_ended(trial, job)
 
-    def _report(self, trial: Trial, job: JobRecord) -> bool:
-        """Report the trial's new per-epoch objective values; stop it if the pruner says so."""
+    def _report(self, trial: Trial, job: JobRecord, may_stop: bool) -> bool:
+        """Report the trial's new per-epoch objective values; stop it if the pruner says so.
+
+        A trial that already ended still reports its values (later trials are compared with
+        them) but is not stopped.
+        """
         metric = self.spec.objective.metric_name
         points = self.session.metadata.list_metric_points(job.name, metric)
         seen = self.reported.setdefault(trial.number, set())
@@ -189,7 +198,7 @@ class _Tuner:
                 continue
             trial.report(point.value, step)
             seen.add(step)
-            if trial.should_prune():
+            if may_stop and trial.should_prune():
                 self._prune(trial, job, step, point.value)
                 return True
         return False
