@@ -25,10 +25,19 @@ from .serving import (
 from .session import Session
 from .sql import SqlEngine
 from .training import Estimator
+from .tuning import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    WarmStartConfig,
+)
 
 __all__ = [
     "AlreadyExistsError",
+    "CategoricalParameter",
     "ConfigError",
+    "ContinuousParameter",
     "DataCaptureConfig",
     "EndpointClient",
     "EndpointConfig",
@@ -36,7 +45,9 @@ __all__ = [
     "FeatureDefinition",
     "FeatureGroup",
     "FeatureStore",
+    "HyperparameterTuner",
     "InputDataError",
+    "IntegerParameter",
     "JobClient",
     "JobError",
     "ModelClient",
@@ -53,6 +64,7 @@ __all__ = [
     "SqlEngine",
     "TransformClient",
     "TransformConfig",
+    "WarmStartConfig",
     "__version__",
     "load_settings",
 ]

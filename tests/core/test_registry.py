@@ -45,7 +45,9 @@ def test_public_api_is_curated() -> None:
     # SageMaker's nouns a course notebook uses, the clients, settings and the error tree.
     assert set(sagebox.__all__) == {
         "AlreadyExistsError",
+        "CategoricalParameter",
         "ConfigError",
+        "ContinuousParameter",
         "DataCaptureConfig",
         "EndpointClient",
         "EndpointConfig",
@@ -53,7 +55,9 @@ def test_public_api_is_curated() -> None:
         "FeatureDefinition",
         "FeatureGroup",
         "FeatureStore",
+        "HyperparameterTuner",
         "InputDataError",
+        "IntegerParameter",
         "JobClient",
         "JobError",
         "ModelClient",
@@ -70,6 +74,7 @@ def test_public_api_is_curated() -> None:
         "SqlEngine",
         "TransformClient",
         "TransformConfig",
+        "WarmStartConfig",
         "__version__",
         "load_settings",
     }
