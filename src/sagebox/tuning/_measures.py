@@ -219,13 +219,24 @@ def _bias(
 
     from sagebox.clarify import BiasConfig, FacetConfig, load_text_model, run_bias
 
+    column = "_tuning_predicted_label"
     try:
         predicted = load_text_model(model_dir).predict(_texts(table))
+        if LABEL_COLUMN not in table.columns:
+            raise InputDataError(
+                f"the validation data has no {LABEL_COLUMN} column", hint="give prepared reviews"
+            )
+        # categorical columns: Clarify would read a numeric label with >= 5% distinct values
+        # (-1, 0, 1 in a small split) as continuous, and the positive value 1 as a threshold
+        table = table.assign(
+            **{
+                LABEL_COLUMN: table[LABEL_COLUMN].astype("category"),
+                column: pd.to_numeric(pd.Series(predicted), errors="coerce").astype("category"),
+            }
+        )
     except Exception as exc:  # noqa: BLE001
         _tell(log, f"{job_name}: bias not measured, the model did not predict: {exc}")
         return {}
-    column = "_tuning_predicted_label"
-    table = table.assign(**{column: pd.to_numeric(pd.Series(predicted), errors="coerce")})
     measured: dict[str, float] = {}
     for name in names:
         wanted = parse_bias_metric(name)

@@ -86,6 +86,18 @@ class MedianRunningAveragePruner(BasePruner):
         return value > median
 
 
+class _GridSampler(GridSampler):
+    """Optuna's grid sampler without its ``study.stop()`` once the grid is covered.
+
+    Optuna's ``after_trial`` stops the study (valid only inside ``study.optimize``) when the
+    last grid point is told; the tuner tells trials with ``study.tell`` and stops by counting
+    its trials (``max_jobs`` = the number of combinations) instead.
+    """
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Any) -> None:
+        return None
+
+
 def _constraints(trial: FrozenTrial) -> list[float]:
     return list(trial.user_attrs.get(CONSTRAINTS_ATTR, [0.0]))
 
@@ -95,7 +107,7 @@ def make_sampler(spec: TuningSpec) -> BaseSampler:
     seed = spec.random_seed
     constrained: dict[str, Any] = {"constraints_func": _constraints} if spec.constraints else {}
     if spec.strategy == "Grid":
-        return GridSampler(spec.grid(), seed=seed)
+        return _GridSampler(spec.grid(), seed=seed)
     if spec.strategy == "Bayesian":
         trials = spec.trial_count()
         return TPESampler(
