@@ -1,5 +1,8 @@
 """Which trials are best: the feasible completed trial with the best objective, or the
-Pareto front of the feasible completed trials when there are several objectives."""
+Pareto front of the feasible completed trials when there are several objectives.
+
+Only the study's own trials compete: trials seeded from a warm-start parent are no training
+jobs of this tuning job (the parents' bests are compared in ``OverallBestTrainingJob``)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import FrozenTrial, TrialState
 
+from sagebox.tuning._study import own_trials
 from sagebox.tuning.strategies import CONSTRAINTS_ATTR
 
 if TYPE_CHECKING:
@@ -25,7 +29,7 @@ def feasible(trial: FrozenTrial) -> bool:
 
 
 def _completed(study: optuna.Study) -> list[FrozenTrial]:
-    return [t for t in study.get_trials(deepcopy=False) if feasible(t)]
+    return [t for t in own_trials(study) if feasible(t)]
 
 
 def best_trial(study: optuna.Study, spec: TuningSpec) -> FrozenTrial | None:

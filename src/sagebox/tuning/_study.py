@@ -11,20 +11,38 @@ from sagebox.backends.metadata.studies import open_study_storage
 from sagebox.tuning.strategies import make_pruner, make_sampler
 
 if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
     from sagebox.session import Session
     from sagebox.tuning.spec import TuningSpec
 
-__all__ = ["TRIAL_JOB_ATTR", "TRIAL_HPS_ATTR", "create_study", "load_study", "trial_job_name"]
+__all__ = [
+    "TRIAL_HPS_ATTR",
+    "TRIAL_JOB_ATTR",
+    "WARM_START_ATTR",
+    "create_study",
+    "load_study",
+    "own_trials",
+    "trial_job_name",
+]
 
 #: the trial user attribute naming its training job
 TRIAL_JOB_ATTR = "training_job_name"
 #: the trial user attribute holding its full hyperparameters (static and tuned)
 TRIAL_HPS_ATTR = "hyperparameters"
+#: the user attribute of a trial seeded from a warm-start parent: the parent's name (such a
+#: trial is no training job of this tuning job: not counted, listed or best)
+WARM_START_ATTR = "warm_start_parent"
 
 
 def trial_job_name(tuning_job: str, number: int) -> str:
     """The training job of trial ``number`` (0-based): ``<tuning job>-001`` for the first."""
     return f"{tuning_job}-{number + 1:03d}"
+
+
+def own_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's own trials, in order (not those seeded from a warm-start parent)."""
+    return [t for t in study.get_trials(deepcopy=False) if WARM_START_ATTR not in t.user_attrs]
 
 
 def create_study(session: Session, name: str, spec: TuningSpec) -> optuna.Study:

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from sagebox.backends.metadata.base import JobRecord, JobStatus
-from sagebox.errors import InputDataError, NotFoundError
+from sagebox.errors import InputDataError
 from sagebox.session import Session
 from sagebox.tuning._best import best_trial, feasible, pareto_front
-from sagebox.tuning._study import TRIAL_HPS_ATTR, TRIAL_JOB_ATTR, load_study, trial_job_name
+from sagebox.tuning._study import TRIAL_HPS_ATTR, load_study, own_trials
+from sagebox.tuning._summary import training_job_summary
+from sagebox.tuning._summary import trial_job as _trial_job
 from sagebox.tuning.parameters import ranges_to_dict
 from sagebox.tuning.spec import TuningSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["TuningJobAnalytics", "describe_tuning_job", "get_tuning_job", "trial_rows"]
+__all__ = [
+    "TuningJobAnalytics",
+    "describe_tuning_job",
+    "get_tuning_job",
+    "training_job_summary",
+    "trial_rows",
+]
 
 
 def get_tuning_job(session: Session, name: str) -> JobRecord:
@@ -44,24 +52,22 @@ def get_tuning_job(session: Session, name: str) -> JobRecord:
     return job
 
 
-def _trial_job(session: Session, trial: FrozenTrial, tuning: str) -> JobRecord | None:
-    name = trial.user_attrs.get(TRIAL_JOB_ATTR) or trial_job_name(tuning, trial.number)
-    try:
-        return session.metadata.get_job(name)
-    except NotFoundError:
-        return None
-
-
 def trial_rows(session: Session, name: str) -> list[dict[str, Any]]:
-    """One dict per trial, in trial order: hyperparameters, status, objective(s), times."""
+    """One dict per trial, in trial order: hyperparameters, status, objective(s), times.
+
+    Only the job's own trials (its training jobs), as SageMaker's analytics: trials seeded
+    from warm-start parents are left out.
+    """
     job = get_tuning_job(session, name)
     spec = TuningSpec.from_parameters(job.parameters)
     study = load_study(session, name)
     if study is None:
         return []
     rows = []
-    for trial in study.get_trials(deepcopy=False):
-        record = _trial_job(session, trial, name)
+    trials = own_trials(study)
+    offset = trials[0].number if trials else 0  # seeded trials come first
+    for trial in trials:
+        record = _trial_job(session, trial, name, offset)
         hps = trial.user_attrs.get(TRIAL_HPS_ATTR) or {}
         row: dict[str, Any] = {n: hps.get(n) for n in spec.ranges}
         row["TrainingJobName"] = None if record is None else record.name
@@ -118,34 +124,6 @@ def _counters(rows: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int
         else:
             objectives["Failed"] += 1
     return jobs, objectives
-
-
-def _training_job_summary(
-    session: Session, spec: TuningSpec, trial: FrozenTrial, tuning: str
-) -> dict[str, Any]:
-    record = _trial_job(session, trial, tuning)
-    hps = trial.user_attrs.get(TRIAL_HPS_ATTR) or {}
-    summary: dict[str, Any] = {
-        "TrainingJobName": None if record is None else record.name,
-        "TrainingJobStatus": None if record is None else record.status.value,
-        "TunedHyperParameters": {n: str(hps.get(n)) for n in spec.ranges},
-        "FinalHyperParameterTuningJobObjectiveMetric": {
-            "MetricName": spec.objective.metric_name,
-            "Value": trial.values[0],
-        },
-        "ObjectiveStatus": "Succeeded",
-    }
-    if record is not None:
-        summary.update(
-            CreationTime=record.created_at,
-            TrainingStartTime=record.started_at,
-            TrainingEndTime=record.ended_at,
-        )
-        if spec.multi_objective:
-            summary["FinalObjectiveValues"] = {
-                o.metric_name: v for o, v in zip(spec.all_objectives, trial.values, strict=True)
-            }
-    return summary
 
 
 def describe_tuning_job(session: Session, name: str) -> dict[str, Any]:
@@ -221,12 +199,12 @@ def describe_tuning_job(session: Session, name: str) -> dict[str, Any]:
     if study is not None:
         if spec.multi_objective:
             description["ParetoFrontTrainingJobs"] = [
-                _training_job_summary(session, spec, t, name) for t in pareto_front(study, spec)
+                training_job_summary(session, spec, t, name) for t in pareto_front(study, spec)
             ]
         else:
             best = best_trial(study, spec)
             if best is not None:
-                description["BestTrainingJob"] = _training_job_summary(session, spec, best, name)
+                description["BestTrainingJob"] = training_job_summary(session, spec, best, name)
         if spec.warm_start:
             from sagebox.tuning.warm_start import overall_best
 

@@ -28,7 +28,14 @@ from sagebox.errors import AlreadyExistsError, NotFoundError, SageboxError
 from sagebox.jobs.client import JobClient
 from sagebox.tuning._best import best_trial, pareto_front
 from sagebox.tuning._measures import measure_trial
-from sagebox.tuning._study import TRIAL_HPS_ATTR, TRIAL_JOB_ATTR, create_study, trial_job_name
+from sagebox.tuning._study import (
+    TRIAL_HPS_ATTR,
+    TRIAL_JOB_ATTR,
+    WARM_START_ATTR,
+    create_study,
+    own_trials,
+    trial_job_name,
+)
 from sagebox.tuning.constraints import parse_constraint
 from sagebox.tuning.spec import TuningSpec
 from sagebox.tuning.strategies import CONSTRAINTS_ATTR
@@ -44,7 +51,7 @@ __all__ = ["POLL_SECONDS", "STOP_REASON_ATTR", "run_tuning_job"]
 POLL_SECONDS = 1.0
 #: the trial user attribute saying why the tuner stopped it
 STOP_REASON_ATTR = "stop_reason"
-#: trial user attribute: metrics the tuner measured itself (constraints)
+#: trial user attribute: metrics the tuner measured itself (for constraints and objectives)
 MEASURED_ATTR = "measured_metrics"
 
 
@@ -70,6 +77,7 @@ class _Tuner:
         self.running: dict[int, Trial] = {}
         self.reported: dict[int, set[int]] = {}  # trial number -> epochs told to the study
         self.ended = 0
+        self.offset = 0  # trials seeded from warm-start parents come first in the study
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -84,7 +92,7 @@ class _Tuner:
                 if self._out_of_time():
                     self._stop_running("MaxRuntimeInSeconds of the tuning job reached")
                     break
-                started = len(self.study.trials)
+                started = len(own_trials(self.study))
                 while len(self.running) < self.spec.max_parallel_jobs and started < self.total:
                     self._start_trial()
                     started += 1
@@ -99,19 +107,24 @@ class _Tuner:
         self._finish()
 
     def _seed_from_parents(self) -> None:
-        if self.spec.warm_start and not self.study.trials:
+        if self.spec.warm_start and not own_trials(self.study):
             from sagebox.tuning.warm_start import seed_study
 
             seeded = seed_study(self.session, self.spec, self.study)
             self.ctx.log(f"warm start: {seeded} trials of the parent jobs seed the study")
+        self.offset = sum(
+            WARM_START_ATTR in t.user_attrs for t in self.study.get_trials(deepcopy=False)
+        )
+
+    def _job_name(self, number: int) -> str:
+        """The training job of the study's trial ``number`` (seeded trials not counted)."""
+        return trial_job_name(self.name, number - self.offset)
 
     def _adopt_running(self) -> None:
         """After a restart: follow the trials the study still has running (or start them)."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             trial = Trial(self.study, frozen._trial_id)  # Optuna's way to re-open a trial
-            job_name = frozen.user_attrs.get(TRIAL_JOB_ATTR) or trial_job_name(
-                self.name, frozen.number
-            )
+            job_name = frozen.user_attrs.get(TRIAL_JOB_ATTR) or self._job_name(frozen.number)
             try:
                 self.jobs.describe(job_name)
                 self.ctx.log(f"resumed: following trial {job_name}")
@@ -137,11 +150,11 @@ class _Tuner:
         trial = self.study.ask(self.distributions)
         hps = self._hyperparameters(trial.params)
         tuned = {n: hps[n] for n in self.spec.ranges}
-        job_name = trial_job_name(self.name, trial.number)
+        job_name = self._job_name(trial.number)
         trial.set_user_attr(TRIAL_JOB_ATTR, job_name)
         trial.set_user_attr(TRIAL_HPS_ATTR, hps)
         shown = ", ".join(f"{k}={_short(v)}" for k, v in tuned.items())
-        self.ctx.log(f"trial {trial.number + 1}/{self.total} {job_name}: {shown}")
+        self.ctx.log(f"trial {trial.number - self.offset + 1}/{self.total} {job_name}: {shown}")
         self.running[trial.number] = trial
         self._submit(trial, job_name, hps)
 
@@ -155,7 +168,7 @@ class _Tuner:
             **self.spec.training,
             "hyperparameters": hps,
             "tuning_job_name": self.name,
-            "trial_number": trial.number,
+            "trial_number": trial.number - self.offset,
         }
         try:
             self.jobs.submit(
@@ -176,7 +189,7 @@ class _Tuner:
 
     def _observe(self) -> None:
         for number, trial in list(self.running.items()):
-            job_name = trial_job_name(self.name, number)
+            job_name = self._job_name(number)
             job = self.jobs.describe(job_name)
             if self.pruning and self._report(trial, job, may_stop=not job.status.is_terminal):
                 continue
@@ -224,21 +237,25 @@ class _Tuner:
             self.ctx.log(f"trial {job.name} ended {job.status.value}: {job.failure_reason}")
             self.study.tell(trial, state=TrialState.FAIL)
             return
+        # measure what the constraints and the objectives need that the trial did not emit
+        needed = {c.metric for c in self.constraints} | {
+            o.metric_name for o in self.spec.all_objectives if o.metric_name not in job.metrics
+        }
+        measured = measure_trial(self.session, job, needed, self.ctx.log) if needed else {}
+        metrics = {**job.metrics, **measured}
+        if self.constraints or measured:
+            trial.set_user_attr(MEASURED_ATTR, measured)
+        if self.constraints:
+            trial.set_user_attr(
+                CONSTRAINTS_ATTR, [c.violation(metrics.get(c.metric)) for c in self.constraints]
+            )
         values = []
         for objective in self.spec.all_objectives:
-            value = job.metrics.get(objective.metric_name)
+            value = metrics.get(objective.metric_name)
             if value is None:
                 self.study.tell(trial, state=TrialState.FAIL)
                 raise self._objective_missing(job, objective.metric_name)
             values.append(float(value))
-        if self.constraints:
-            needed = {c.metric for c in self.constraints}
-            measured = measure_trial(self.session, job, needed)
-            trial.set_user_attr(MEASURED_ATTR, measured)
-            trial.set_user_attr(
-                CONSTRAINTS_ATTR,
-                [c.violation({**job.metrics, **measured}.get(c.metric)) for c in self.constraints],
-            )
         self.study.tell(trial, values if self.spec.multi_objective else values[0])
         shown = ", ".join(
             f"{o.metric_name}={v:.4g}"
@@ -260,7 +277,7 @@ class _Tuner:
 
     def _stop_running(self, reason: str) -> None:
         for number, trial in list(self.running.items()):
-            job_name = trial_job_name(self.name, number)
+            job_name = self._job_name(number)
             self.ctx.log(f"stopping trial {job_name}: {reason}")
             try:
                 self.jobs.stop(job_name)
@@ -274,7 +291,7 @@ class _Tuner:
     # -- the outcome ---------------------------------------------------------------------------
 
     def _record_best(self) -> None:
-        completed = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        completed = sum(t.state == TrialState.COMPLETE for t in own_trials(self.study))
         if self.spec.multi_objective:
             front = pareto_front(self.study, self.spec)
             self.ctx.log_metric("pareto_front_size", len(front), completed)
@@ -311,7 +328,7 @@ _NO_BEST_HINT = "read the trials' logs: sagebox tune trials NAME, then sagebox j
 
 def _no_best(study: optuna.Study) -> str:
     states: dict[str, int] = {}
-    for trial in study.get_trials(deepcopy=False):
+    for trial in own_trials(study):
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
     counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())) or "no trials"
     return f"no trial completed with a feasible objective ({counts})"

@@ -253,6 +253,10 @@ class TuningSpec:
                     hint="name a metric the trials emit, e.g. validation:macro_f1",
                 )
         names = [o.metric_name for o in self.all_objectives]
+        from sagebox.tuning._measures import check_measured_metric
+
+        for name in names:
+            check_measured_metric(name)
         if len(set(names)) != len(names):
             raise InputDataError(f"objectives repeat a metric: {names}", hint="list each once")
 
