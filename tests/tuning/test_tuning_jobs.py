@@ -210,6 +210,18 @@ def test_an_objective_no_trial_emits_fails_naming_what_was_seen(session: Session
     assert len(trial_rows(session, job.name)) == 1  # it failed after the first trial
 
 
+def test_max_runtime_stops_the_trials_and_says_so(session: Session) -> None:
+    tuner = _quadratic_tuner(session, seconds=120.0, max_jobs=2, max_runtime_in_seconds=3)
+    with pytest.raises(JobError):
+        tuner.fit({"train": _upload_dummy(session)})
+    job = session.metadata.get_job(tuner.latest_tuning_job or "")
+    assert job.status is JobStatus.FAILED
+    assert (job.failure_reason or "").startswith("MaxRuntimeInSeconds (3 s) reached")
+    (row,) = trial_rows(session, job.name)  # the second trial never started
+    assert row["TrainingJobStatus"] == "Stopped"
+    assert row["StopReason"] == "MaxRuntimeInSeconds of the tuning job reached"
+
+
 def test_stopping_the_tuning_job_stops_its_trials(session: Session) -> None:
     tuner = _quadratic_tuner(session, seconds=120.0, max_jobs=2, max_parallel_jobs=2)
     job = tuner.fit({"train": _upload_dummy(session)}, wait=False)

@@ -78,6 +78,7 @@ class _Tuner:
         self.reported: dict[int, set[int]] = {}  # trial number -> epochs told to the study
         self.ended = 0
         self.offset = 0  # trials seeded from warm-start parents come first in the study
+        self.out_of_time = False
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -90,6 +91,7 @@ class _Tuner:
             while True:
                 self._observe()
                 if self._out_of_time():
+                    self.out_of_time = True
                     self._stop_running("MaxRuntimeInSeconds of the tuning job reached")
                     break
                 started = len(own_trials(self.study))
@@ -302,17 +304,24 @@ class _Tuner:
                 f"best:{self.spec.objective.metric_name}", best.values[0], completed
             )
 
+    def _no_best(self) -> str:
+        text = _no_best(self.study)
+        if self.out_of_time:
+            limit = self.spec.max_runtime_in_seconds
+            text = f"MaxRuntimeInSeconds ({limit:g} s) reached and {text}"
+        return text
+
     def _finish(self) -> None:
         if self.spec.multi_objective:
             front = pareto_front(self.study, self.spec)
             if not front:
-                raise SageboxError(_no_best(self.study), hint=_NO_BEST_HINT)
+                raise SageboxError(self._no_best(), hint=_NO_BEST_HINT)
             names = ", ".join(str(t.user_attrs.get(TRIAL_JOB_ATTR)) for t in front)
             self.ctx.log(f"Pareto front ({len(front)} trials): {names}")
             return
         best = best_trial(self.study, self.spec)
         if best is None:
-            raise SageboxError(_no_best(self.study), hint=_NO_BEST_HINT)
+            raise SageboxError(self._no_best(), hint=_NO_BEST_HINT)
         job_name = best.user_attrs[TRIAL_JOB_ATTR]
         model = self.session.metadata.get_job(job_name).outputs.get("model")
         self.session.metadata.update_job(
