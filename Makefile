@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
-	$(BIN)/sagebox demo
+	$(BIN)/sagebox demo --tune 4
 
 test: install-dev
 	$(BIN)/python -m pytest tests

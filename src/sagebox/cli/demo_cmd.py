@@ -30,13 +30,22 @@ def demo(
         help="Engineer tokenized features into a feature group, train on a point-in-time "
         "training set, look reviews up online by id at the endpoint.",
     ),
+    tune: int = typer.Option(
+        0,
+        "--tune",
+        min=0,
+        max=50,
+        metavar="TRIALS",
+        help="Tune the baseline: a tuning job of TRIALS training jobs (2 at a time) instead "
+        "of one; its best model is evaluated and served.",
+    ),
     json_output: bool = JsonOption,
 ) -> None:
     """Run the product-review sentiment lifecycle end to end and print a summary."""
-    from sagebox.demo import DEMO_STEPS, run_demo
+    from sagebox.demo import demo_steps, run_demo
     from sagebox.session import Session
 
-    total = len(DEMO_STEPS)
+    total = len(demo_steps(feature_store, tune))
     if deployment:
         from sagebox.demo import DEPLOYMENT_STEPS
 
@@ -62,6 +71,7 @@ def demo(
             hyperparameters=parse_hyperparameters(hyperparameter, None),
             deployment=deployment,
             feature_store=feature_store,
+            tune_trials=tune,
         )
         prog.advance(task)
         prog.update(task, description="done")

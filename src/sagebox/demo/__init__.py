@@ -1,7 +1,8 @@
 """The end-to-end walkthrough behind ``sagebox demo``.
 
 :func:`run_demo` runs the lifecycle (lake, crawler, processing, training, evaluation, model
-registry, endpoint) and, with ``deployment=True``, the deployment steps (A/B test, canary
+registry, endpoint; with ``tune_trials`` a tuning job picks the model) and, with
+``deployment=True``, the deployment steps (A/B test, canary
 rollback, autoscaling, batch transform).
 """
 
@@ -14,7 +15,9 @@ from sagebox.demo._walkthrough import (
     FEATURE_STORE_STEPS,
     SAMPLE_REVIEWS,
     DemoResult,
+    demo_steps,
     run_demo,
+    tuning_ranges,
 )
 
 __all__ = [
@@ -24,5 +27,7 @@ __all__ = [
     "FEATURE_STORE_STEPS",
     "SAMPLE_REVIEWS",
     "DemoResult",
+    "demo_steps",
     "run_demo",
+    "tuning_ranges",
 ]

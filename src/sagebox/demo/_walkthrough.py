@@ -2,8 +2,9 @@
 
 raw CSV → lake (a Hive partition per run) → crawler job catalogs it as ``reviews.raw`` → SQL
 by table name (pruned to this run's partition), course transformation, balance, split (a
-processing job) → train the baseline (a training job) → evaluate (an evaluation job) → package
-and register the model → serve it on a local endpoint → invoke it → stop it.
+processing job) → train the baseline (a training job; with ``tune_trials`` a tuning job whose
+best trial is kept, tuned on the validation split) → evaluate on the test split (an evaluation
+job) → package and register the model → serve it on a local endpoint → invoke it → stop it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ __all__ = [
     "FEATURE_STORE_STEPS",
     "SAMPLE_REVIEWS",
     "DemoResult",
+    "demo_steps",
     "run_demo",
+    "tuning_ranges",
 ]
 
 #: the catalog database the demo crawls its raw reviews into (table ``raw``)
@@ -64,6 +67,68 @@ FEATURE_STORE_STEPS = [
 ]
 
 
+def demo_steps(feature_store: bool = False, tune_trials: int = 0) -> list[str]:
+    """The walkthrough's step names for these options (as many for each option set)."""
+    steps = list(FEATURE_STORE_STEPS if feature_store else DEMO_STEPS)
+    if tune_trials:
+        steps[4] = f"tune the baseline (tuning job: {tune_trials} training jobs, 2 at a time)"
+    return steps
+
+
+def tuning_ranges(algorithm: str) -> dict[str, Any]:
+    """The ranges the demo's tuning job searches for ``algorithm``.
+
+    Raises:
+        InputDataError: for an algorithm the demo has no ranges for.
+    """
+    from sagebox.errors import InputDataError
+    from sagebox.tuning import CategoricalParameter, ContinuousParameter, IntegerParameter
+
+    ranges: dict[str, dict[str, Any]] = {
+        "linear-text": {
+            "C": ContinuousParameter(0.1, 20, "Logarithmic"),
+            "ngram_max": CategoricalParameter([1, 2, 3]),
+        },
+        "blazingtext": {
+            "learning_rate": ContinuousParameter(0.05, 1.0, "Logarithmic"),
+            "word_ngrams": CategoricalParameter([1, 2]),
+            "vector_dim": IntegerParameter(10, 100, "Logarithmic"),
+        },
+    }
+    if algorithm not in ranges:
+        raise InputDataError(
+            f"the demo has no tuning ranges for {algorithm}",
+            hint=f"tune one of {', '.join(ranges)}, or leave out --tune",
+        )
+    return ranges[algorithm]
+
+
+def _tune(
+    session: Session,
+    algorithm: str,
+    hyperparameters: dict[str, Any],
+    channels: dict[str, str],
+    trials: int,
+    seed: int,
+) -> tuple[str, str]:
+    """Run the demo's tuning job; return its name and its best training job's name."""
+    from sagebox.training import Estimator
+    from sagebox.tuning import HyperparameterTuner
+
+    tuner = HyperparameterTuner(
+        Estimator(algorithm=algorithm, hyperparameters=hyperparameters, session=session),
+        objective_metric_name="validation:macro_f1",
+        hyperparameter_ranges=tuning_ranges(algorithm),
+        strategy="Bayesian",
+        max_jobs=trials,
+        max_parallel_jobs=min(2, trials),
+        random_seed=seed,
+        base_tuning_job_name=f"reviews-{algorithm}",
+    )
+    job = tuner.fit(channels)
+    return job.name, tuner.best_training_job()
+
+
 @dataclass
 class DemoResult:
     """What the demo did: its jobs, model, endpoint answers and test metrics."""
@@ -95,6 +160,7 @@ def run_demo(
     hyperparameters: dict[str, Any] | None = None,
     deployment: bool = False,
     feature_store: bool = False,
+    tune_trials: int = 0,
 ) -> DemoResult:
     """Run the whole walkthrough; ``on_step`` is called as each step starts.
 
@@ -112,6 +178,9 @@ def run_demo(
         feature_store: engineer tokenized features into the ``reviews`` feature group,
             train on a point-in-time training set from it, and serve a model that looks
             reviews up online by ``review_id`` (see :mod:`sagebox.demo._feature_store`).
+        tune_trials: instead of one training job, a tuning job of this many trials (2 at a
+            time, Bayesian, :func:`tuning_ranges`, validation macro-F1); its best trial's
+            model is evaluated, registered and served.
 
     Raises:
         InputDataError: if ``data`` is missing or malformed, or a hyperparameter is bad.
@@ -123,6 +192,8 @@ def run_demo(
     from sagebox.algorithms import get_algorithm
 
     get_algorithm(algorithm).from_hyperparameters(dict(hyperparameters or {}))  # fail early
+    if tune_trials:
+        tuning_ranges(algorithm)  # fail early on an algorithm the demo cannot tune
 
     import pandas as pd
 
@@ -131,7 +202,7 @@ def run_demo(
     from sagebox.serving import EndpointClient, ensure_port_free
 
     started = time.perf_counter()
-    steps = iter(FEATURE_STORE_STEPS if feature_store else DEMO_STEPS)
+    steps = iter(demo_steps(feature_store, tune_trials))
     on_step(next(steps))
     if port is not None:
         ensure_port_free("127.0.0.1", port)  # fail before doing any work
@@ -178,11 +249,18 @@ def run_demo(
         )
         channels = {"train": prepare.outputs["train"], "validation": prepare.outputs["validation"]}
     on_step(next(steps))
-    train = jobs.run(
-        "training",
-        {"algorithm": algorithm, "hyperparameters": dict(hyperparameters or {})},
-        channels,
-    )
+    tuning_name = ""
+    if tune_trials:
+        tuning_name, best = _tune(
+            session, algorithm, dict(hyperparameters or {}), channels, tune_trials, seed
+        )
+        train = session.metadata.get_job(best)
+    else:
+        train = jobs.run(
+            "training",
+            {"algorithm": algorithm, "hyperparameters": dict(hyperparameters or {})},
+            channels,
+        )
     on_step(next(steps))
     evaluation = jobs.run(
         "evaluation", {}, {"model": train.outputs["model"], "test": prepare.outputs["test"]}
@@ -192,6 +270,7 @@ def run_demo(
         "prepare": prepare.name,
         "training": train.name,
         "evaluation": evaluation.name,
+        **({"tuning": tuning_name} if tuning_name else {}),
     }
     result.evaluation_uri = evaluation.outputs["evaluation"]
     result.evaluation = json.loads(
