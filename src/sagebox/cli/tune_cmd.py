@@ -278,7 +278,6 @@ def list_tuning_jobs(
             "strategy": r["Strategy"],
             "objective": r["Objective"],
             "trials": f"{r['MaxNumberOfTrainingJobs']} ({r['MaxParallelTrainingJobs']} at once)",
-            "created_at": r["CreationTime"],
             "best": r["BestTrainingJobName"],
             "failure_reason": r["FailureReason"],
         }
@@ -286,7 +285,7 @@ def list_tuning_jobs(
     ]
     print_table(
         shown,
-        ["name", "status", "strategy", "objective", "trials", "created_at", "best"]
+        ["name", "status", "strategy", "objective", "trials", "best"]
         + (["failure_reason"] if any(r["failure_reason"] for r in shown) else []),
         title="tuning jobs",
     )
@@ -362,7 +361,7 @@ def best(
     console.print(f"[bold]{objective['MetricName']}[/bold]: {_fmt(objective['Value'])}")
     tuned = summary["TunedHyperParameters"]
     rows = [
-        {"hyperparameter": k, "value": v, "tuned": "yes" if k in tuned else ""}
+        {"hyperparameter": k, "value": _fmt(v), "tuned": "yes" if k in tuned else ""}
         for k, v in {**summary["HyperParameters"], **tuned}.items()
     ]
     print_table(rows, ["hyperparameter", "value", "tuned"], title="hyperparameters")
@@ -427,15 +426,16 @@ def _follow_live(session: Session, jobs: Any, name: str) -> JobRecord:
     from rich.live import Live
 
     job = jobs.describe(name)
-    with Live(_live_view(session, job), console=console, auto_refresh=False) as live:
+    with Live(live_view(session, job), console=console, auto_refresh=False) as live:
         while not job.status.is_terminal:
             time.sleep(REFRESH_SECONDS)
             job = jobs.describe(name)
-            live.update(_live_view(session, job), refresh=True)
+            live.update(live_view(session, job), refresh=True)
     return job
 
 
-def _live_view(session: Session, job: JobRecord) -> RenderableType:
+def live_view(session: Session, job: JobRecord) -> RenderableType:
+    """The live view of a tuning job: a header (status, trials, best so far) and the trials."""
     from rich.console import Group
     from rich.text import Text
 
@@ -500,7 +500,7 @@ def trials_table(spec: Any, rows: list[dict[str, Any]]) -> Any:
     objectives = [o.metric_name for o in spec.all_objectives]
     table = Table(title="trials")
     table.add_column("#", justify="right")
-    table.add_column("training job")
+    table.add_column("training job", overflow="fold")
     table.add_column("status")
     for metric in objectives if spec.multi_objective else objectives[:1]:
         table.add_column(metric, justify="right")

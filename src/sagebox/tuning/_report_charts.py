@@ -213,8 +213,10 @@ def learning_curves(trials: list[ReportTrial], metric: str) -> go.Figure | None:
                 hovertemplate=f"{trial.job}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
             )
         )
-    _layout(fig, f"{metric} while each trial trained")
-    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "xanchor": "left"})
+    _layout(fig, f"{metric} while each trial trained", height=400)
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
+    )
     fig.update_xaxes(title_text="epoch / step")
     fig.update_yaxes(title_text=metric)
     return fig

@@ -174,7 +174,7 @@ def _cards(
     ]
     if best is not None:
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
-        cards.append((f"best {spec.objective.metric_name}", _number(value)))
+        cards.append(("best objective", _number(value)))
     elif spec.multi_objective:
         cards.append(("Pareto front", f"{len(description.get('ParetoFrontTrainingJobs', []))}"))
     cards.append(("duration", _duration(_seconds(job.started_at, job.ended_at))))
@@ -195,7 +195,7 @@ def _headline(
     best = description.get("BestTrainingJob")
     if best is not None:
         value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
-        tuned = ", ".join(f"{k}={v}" for k, v in best["TunedHyperParameters"].items())
+        tuned = ", ".join(f"{k}={_text(v)}" for k, v in best["TunedHyperParameters"].items())
         text += (
             f" The best trial is {best['TrainingJobName']} with "
             f"{spec.objective.metric_name}={_number(value)} ({tuned})."
@@ -271,7 +271,7 @@ def _best(session: Session, spec: TuningSpec, description: dict[str, Any]) -> di
         "job": name,
         "metric": spec.objective.metric_name,
         "value": _number(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]),
-        "tuned": best["TunedHyperParameters"],
+        "tuned": {k: _text(v) for k, v in best["TunedHyperParameters"].items()},
         "hyperparameters": {
             k: v
             for k, v in (record.parameters.get("hyperparameters") or {}).items()
@@ -290,7 +290,7 @@ def _front_rows(spec: TuningSpec, front: list[dict[str, Any]]) -> list[dict[str,
             {
                 "job": item.get("TrainingJobName"),
                 "values": [_number(values.get(o.metric_name)) for o in spec.all_objectives],
-                "tuned": item.get("TunedHyperParameters") or {},
+                "tuned": {k: _text(v) for k, v in (item.get("TunedHyperParameters") or {}).items()},
             }
         )
     return rows
@@ -358,6 +358,18 @@ def _number(value: Any) -> str:
 
 def _value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else ("—" if value is None else str(value))
+
+
+def _text(value: Any) -> str:
+    """A hyperparameter value as text: floats (also SageMaker's strings) to 6 digits."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    text = str(value)
+    if isinstance(value, float) or "." in text or "e" in text.lower():
+        return f"{number:.6g}"
+    return text
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
