@@ -182,3 +182,52 @@ def test_pareto_plot_highlights_the_front() -> None:
     rest = next(t for t in fig.data if t.name == "dominated")
     assert list(front.text) == ["t-002", "t-001", "t-004"]  # along the first objective
     assert list(rest.text) == ["t-003"]
+
+
+def test_parallel_coordinates_axes() -> None:
+    from sagebox.tuning import IntegerParameter, TuningSpec
+    from sagebox.tuning._report_charts import parallel_coordinates
+
+    spec = TuningSpec(
+        training={"algorithm": "linear-text"},
+        objective_metric_name="validation:macro_f1",
+        ranges={
+            "C": ContinuousParameter(0.01, 10, "Logarithmic"),
+            "ngram_max": CategoricalParameter([1, 2]),
+            "max_features": IntegerParameter(100, 900),
+        },
+    )
+    trials = [
+        ReportTrial(
+            1,
+            "t-001",
+            "completed",
+            0.6,
+            hyperparameters={"C": 0.1, "ngram_max": "2", "max_features": 300},
+        ),
+        ReportTrial(
+            2,
+            "t-002",
+            "stopped",
+            0.5,
+            hyperparameters={"C": 1.0, "ngram_max": "1", "max_features": 800},
+        ),
+        ReportTrial(
+            3,
+            "t-003",
+            "failed",
+            None,
+            hyperparameters={"C": 5.0, "ngram_max": "1", "max_features": 200},
+        ),
+    ]
+    fig = parallel_coordinates(trials, spec)
+    assert fig is not None
+    dims = {d.label: d for d in fig.data[0].dimensions}
+    assert list(dims) == ["C (log)", "ngram_max", "max_features", "validation:macro_f1"]
+    assert list(dims["C (log)"].values) == pytest.approx([-1.0, 0.0])  # no objective: left out
+    assert list(dims["C (log)"].ticktext) == ["0.01", "0.1", "1", "10"]
+    assert list(dims["ngram_max"].values) == [1, 0] and list(dims["ngram_max"].ticktext) == [
+        "1",
+        "2",
+    ]
+    assert list(dims["validation:macro_f1"].values) == [0.6, 0.5]

@@ -59,7 +59,7 @@ def create(
         [],
         "--range",
         "-R",
-        help="Tuned hyperparameter: NAME=LOW:HIGH[:linear|log|reverselog] (continuous), "
+        help="Tuned hyperparameter: NAME=LOW:HIGH[:linear|log|revlog] (continuous), "
         "NAME=LOW..HIGH[:log] (integer) or NAME=A,B,C (categorical). Repeatable.",
     ),
     strategy: str = typer.Option(

@@ -42,7 +42,7 @@ class ReportTrial:
     """One trial as the report draws it.
 
     Attributes:
-        number: 1-based position in the study (the ``-NNN`` suffix of its training job).
+        number: 1-based position among the tuning job's trials, in the order they started.
         job: its training job's name (None while it has not started).
         outcome: ``completed``, ``infeasible``, ``stopped``, ``failed`` or ``running``.
         objective: the objective value (final, or the last reported of a stopped trial).
@@ -128,6 +128,19 @@ def objective_over_trials(trials: list[ReportTrial], objective: Objective) -> go
     return fig
 
 
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Ticks of a log axis labelled with the values themselves: 1, 2, 5 per decade (or only
+    the decades when the range spans two or more), always with both bounds."""
+    steps = (1.0,) if high / low >= 100 else (1.0, 2.0, 5.0)
+    ticks = {low, high}
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for step in steps:
+            tick = step * 10.0**exponent
+            if low * 1.15 < tick < high / 1.15:
+                ticks.add(float(f"{tick:.12g}"))
+    return sorted(ticks)
+
+
 def _dimension(name: str, rng: Any, raw: list[Any]) -> dict[str, Any]:
     """One axis of the parallel-coordinates plot (log10 for Logarithmic ranges)."""
     if isinstance(rng, CategoricalParameter):
@@ -142,10 +155,13 @@ def _dimension(name: str, rng: Any, raw: list[Any]) -> dict[str, Any]:
     values = [float(v) if _finite(v) else math.nan for v in raw]
     low, high = (float(b) for b in rng.bounds())
     if isinstance(rng, ContinuousParameter) and rng.resolved_scaling == "Logarithmic":
+        ticks = _log_ticks(low, high)
         return {
-            "label": f"{name} (log10)",
+            "label": f"{name} (log)",
             "values": [math.log10(v) if v > 0 else math.nan for v in values],
             "range": [math.log10(low), math.log10(high)],
+            "tickvals": [math.log10(t) for t in ticks],
+            "ticktext": [f"{t:g}" for t in ticks],
         }
     return {"label": name, "values": values, "range": [low, high]}
 
