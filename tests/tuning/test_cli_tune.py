@@ -1,11 +1,12 @@
 """``sagebox tune`` end to end through the real command: create a tiny study, wait for it,
-read it back (--json), and bad input that must fail before anything starts."""
+read it back (--json), stop a running one, and bad input that must fail before anything starts."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -184,3 +185,61 @@ def test_bad_input_fails_before_anything_starts(
     assert "Traceback" not in result.stderr
     assert _json(cli("jobs", "list", "--json")) == []
     assert _json(cli("tune", "list", "--json")) == []
+
+
+def test_stop_ends_the_tuning_job_and_its_running_trial(cli: Cli, prepared: dict[str, str]) -> None:
+    from sagebox.backends.metadata.base import JobStatus
+    from sagebox.jobs import JobClient
+    from sagebox.tuning import trial_rows
+
+    fixtures = Path(__file__).with_name("fixtures")
+    started = cli(
+        "tune",
+        "create",
+        "-e",
+        "quadratic.py",
+        "--source-dir",
+        str(fixtures),
+        "-H",
+        "epochs=3",
+        "-H",
+        "seconds=600",  # a trial that runs until it is stopped
+        "-m",
+        "validation:score=val_score: ([-0-9.e]+)",
+        "--objective",
+        "validation:score",
+        "-R",
+        "position=0:1",
+        "--strategy",
+        "Random",
+        "--max-jobs",
+        "2",
+        "--train",
+        prepared["train"],
+        "--name",
+        "stop-tune",
+        "--no-wait",
+        "--json",
+    )
+    described = _json(started)
+    assert isinstance(described, dict)
+    assert described["HyperParameterTuningJobStatus"] in ("Pending", "InProgress")
+    session = Session()
+    deadline = time.monotonic() + 180
+    while not any(r["TrainingJobStatus"] == "InProgress" for r in trial_rows(session, "stop-tune")):
+        assert time.monotonic() < deadline, "no trial started"
+        time.sleep(0.2)
+
+    stopped = _json(cli("tune", "stop", "stop-tune", "--json"))
+    assert isinstance(stopped, dict) and stopped["status"] in ("Stopping", "Stopped")
+    jobs = JobClient(session)
+    assert jobs.wait("stop-tune", timeout=180).status is JobStatus.STOPPED
+    trial = jobs.wait("stop-tune-001", timeout=180)
+    assert trial.status is JobStatus.STOPPED
+    assert [j.name for j in jobs.list(kind="training")] == ["stop-tune-001"]  # no next trial
+    text = cli("tune", "describe", "stop-tune")
+    assert "status: Stopped" in text.stdout
+    assert "1 Stopped" in text.stdout
+    # no trial completed: there is no best, a one-line error
+    best = cli("tune", "best", "stop-tune")
+    assert best.returncode == 1 and "has no best training job yet" in best.stderr
