@@ -87,6 +87,7 @@ def test_report_content(tuned: Session, tmp_path: Path) -> None:
     best = describe_tuning_job(tuned, STUDY)["BestTrainingJob"]["TrainingJobName"]
     assert 'id="best-table"' in html and f'<td class="mono">{best}</td>' in html
     assert html.count("<tr data-trial=") == 3
+    assert '"best so far"' in html  # the trace of the objective plot
     for n in (1, 2, 3):
         assert f"{STUDY}-00{n}" in html
     # linear-text reports its objective once: the curves say so
@@ -231,3 +232,43 @@ def test_parallel_coordinates_axes() -> None:
         "2",
     ]
     assert list(dims["validation:macro_f1"].values) == [0.6, 0.5]
+
+
+def test_multi_objective_report_and_best(sagebox_env: Path, prepared: dict[str, str]) -> None:
+    """Two objectives: the report has the Pareto plot and table; `tune best` the front."""
+    import json
+    import subprocess
+    import sys
+
+    session = Session()
+    tuner = HyperparameterTuner(
+        Estimator(algorithm="linear-text", hyperparameters={"min_df": 1}, session=session),
+        "validation:macro_f1",
+        {"C": ContinuousParameter(0.01, 10, "Logarithmic")},
+        objectives=[("validation:macro_f1", "Maximize"), ("model_size_bytes", "Minimize")],
+        strategy="Random",
+        max_jobs=2,
+        max_parallel_jobs=2,
+        random_seed=5,
+    )
+    tuner.fit(prepared, job_name="mo-study", logs=False)
+    front = {t["TrainingJobName"] for t in tuner.pareto_front()}
+    assert front and front <= {"mo-study-001", "mo-study-002"}
+
+    html = write_tuning_report(session, "mo-study", sagebox_env / "mo.html").read_text("utf-8")
+    assert html.count('class="plotly-graph-div"') == 4  # and the Pareto scatter
+    assert 'id="chart-pareto"' in html and 'id="pareto-table"' in html
+    assert 'id="best-table"' not in html
+    assert '"best so far"' not in html  # no single best
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sagebox", "tune", "best", "mo-study", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)["ParetoFrontTrainingJobs"]
+    assert {t["TrainingJobName"] for t in listed} == front
+    for item in listed:
+        assert set(item["FinalObjectiveValues"]) == {"validation:macro_f1", "model_size_bytes"}

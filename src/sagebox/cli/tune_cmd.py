@@ -470,11 +470,11 @@ def _follow_lines(session: Session, jobs: Any, name: str, stream: Any) -> JobRec
         spec = TuningSpec.from_parameters(job.parameters)
         for number, row in enumerate(trial_rows(session, name), start=1):
             trial = row["TrainingJobName"] or f"trial {number}"
-            state = f"{row['TrainingJobStatus']}/{row['TrialState']}"
-            if seen.get(trial) == state:
+            line = _trial_line(spec, number, row)
+            if seen.get(trial) == line:
                 continue
-            seen[trial] = state
-            stream.write(f"{_trial_line(spec, number, row)}\n")
+            seen[trial] = line
+            stream.write(f"{line}\n")
             stream.flush()
         if job.status.is_terminal:
             return job

@@ -78,8 +78,11 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def objective_over_trials(trials: list[ReportTrial], objective: Objective) -> go.Figure | None:
-    """The objective of each trial (marker by outcome) and the best so far (a step line)."""
+def objective_over_trials(
+    trials: list[ReportTrial], objective: Objective, best_so_far: bool = True
+) -> go.Figure | None:
+    """The objective of each trial (marker by outcome) and the best so far (a step line; left
+    out with ``best_so_far=False``, for a multi-objective job that has no single best)."""
     import plotly.graph_objects as go
 
     drawn = [t for t in trials if _finite(t.objective)]
@@ -111,7 +114,7 @@ def objective_over_trials(trials: list[ReportTrial], objective: Objective) -> go
         if best is not None:
             xs.append(trial.number)
             ys.append(best)
-    if xs:
+    if xs and best_so_far:
         fig.add_trace(
             go.Scatter(
                 x=xs,

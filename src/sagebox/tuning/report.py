@@ -127,7 +127,10 @@ def _render_report(session: Session, name: str, description: dict[str, Any]) -> 
     trials = _report_trials(session, spec, rows)
     objective = spec.objective
     figures: dict[str, dict[str, str] | None] = {
-        "objective": _chart("objective", charts.objective_over_trials(trials, objective)),
+        "objective": _chart(
+            "objective",
+            charts.objective_over_trials(trials, objective, not spec.multi_objective),
+        ),
         "parallel": _chart("parallel", charts.parallel_coordinates(trials, spec)),
         "curves": _chart("curves", charts.learning_curves(trials, objective.metric_name)),
         "pareto": None,
