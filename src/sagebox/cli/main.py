@@ -26,6 +26,7 @@ from sagebox.cli import (
     serve_cmd,
     sql_cmd,
     train_cmd,
+    tune_cmd,
 )
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ app.add_typer(clarify_cmd.app, name="clarify")
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(features_cmd.app, name="features")
+app.add_typer(tune_cmd.app, name="tune")
 app.command("crawl")(crawl_cmd.crawl)
 app.command("sql")(sql_cmd.sql)
 app.command("explore")(explore_cmd.explore)
