@@ -105,3 +105,13 @@ def test_hyperband_uses_the_epochs_resource() -> None:
     pruner = make_pruner(spec)
     assert isinstance(pruner, optuna.pruners.HyperbandPruner)
     assert spec.resource_bounds() == (1, 9)
+
+
+def test_median_rule_does_not_stop_a_trial_equal_to_the_median() -> None:
+    study = optuna.create_study(direction="maximize", pruner=MedianRunningAveragePruner())
+    value = 0.758621  # its mean over three equal epochs rounds one ulp above it
+    _earlier(study, [[value, value, value]])
+    same = study.ask({"x": FloatDistribution(0, 1)})
+    for epoch in (1, 2, 3):
+        same.report(value, epoch)
+        assert not same.should_prune()

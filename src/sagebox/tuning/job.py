@@ -208,7 +208,9 @@ class _Tuner:
         points = self.session.metadata.list_metric_points(job.name, metric)
         seen = self.reported.setdefault(trial.number, set())
         for index, point in enumerate(points):
-            step = point.step if point.step is not None else index + 1
+            # The n-th value a trial emits is its n-th epoch, whatever step it was logged at
+            # (text-transformer logs validation at its global step; a script at none).
+            step = index + 1
             if step in seen or not math.isfinite(point.value):
                 continue
             trial.report(point.value, step)

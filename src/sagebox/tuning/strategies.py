@@ -46,8 +46,10 @@ class MedianRunningAveragePruner(BasePruner):
 
     At each epoch a trial reports, its objective is compared with the median of the running
     averages of the objective of the earlier trials (completed or stopped) up to that epoch;
-    a trial worse than that median is stopped. With fewer than ``min_earlier_trials`` earlier
-    trials that reached a value by that epoch, nothing is stopped.
+    a trial worse than that median is stopped (one equal to it is not). With fewer than
+    ``min_earlier_trials`` earlier trials that reached a value by that epoch, nothing is
+    stopped. An epoch is the n-th time a trial emitted the objective metric (see
+    :mod:`sagebox.tuning.job`).
 
     Args:
         min_earlier_trials: earlier trials needed before the rule applies.
@@ -68,7 +70,7 @@ class MedianRunningAveragePruner(BasePruner):
                 v for s, v in other.intermediate_values.items() if s <= step and math.isfinite(v)
             ]
             if values:
-                averages.append(statistics.fmean(values))
+                averages.append(math.fsum(values) / len(values))
         if len(averages) < self.min_earlier_trials:
             return None
         return statistics.median(averages)
@@ -81,9 +83,11 @@ class MedianRunningAveragePruner(BasePruner):
         median = self.median_at(study, step, exclude=trial.number)
         if median is None or not math.isfinite(value):
             return False
+        # a value equal to the median (up to rounding of the averages) is not worse
+        tolerance = 1e-9 * max(1.0, abs(median))
         if study.direction == StudyDirection.MAXIMIZE:
-            return value < median
-        return value > median
+            return value < median - tolerance
+        return value > median + tolerance
 
 
 class _AskTellGridSampler(GridSampler):
