@@ -10,10 +10,10 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagebox._html_reports import chart_div, render_report
 from sagebox.errors import InputDataError
 
 if TYPE_CHECKING:
@@ -208,28 +208,14 @@ def explore(
 
 
 def _chart(name: str, fig: Any, css: str) -> dict[str, str]:
-    html = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"chart-{name}",
-        config={"displaylogo": False, "responsive": True, "displayModeBar": False},
-    )
-    return {"id": name, "html": html, "css": css}
+    div = chart_div(name, fig)
+    assert div is not None
+    return {**div, "css": css}
 
 
 def _render(**context: Any) -> str:
-    import jinja2
-    import plotly.offline
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("sagebox.explore", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-    )
-    env.filters["thousands"] = lambda n: f"{int(n):,}"
-    env.filters["number"] = _number
-    template = env.get_template("report.html.j2")
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return template.render(plotly_js=plotly.offline.get_plotlyjs(), generated=generated, **context)
+    filters = {"thousands": lambda n: f"{int(n):,}", "number": _number}
+    return render_report("sagebox.explore", "report.html.j2", filters, **context)
 
 
 def _number(value: Any) -> str:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagebox._html_reports import chart_div, render_report
 from sagebox.errors import NotFoundError
 from sagebox.profiler import _report_charts as charts
 from sagebox.profiler._report_data import (
@@ -327,29 +328,13 @@ def _phase_rows(parts: dict[str, float], steps: int) -> list[dict[str, str]]:
 
 
 def _chart(name: str, fig: Any) -> dict[str, str]:
-    html = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"chart-{name}",
-        config={"displaylogo": False, "responsive": True, "displayModeBar": False},
-    )
-    return {"id": name, "html": html}
+    div = chart_div(name, fig)
+    assert div is not None
+    return div
 
 
 def _render(template: str, **context: Any) -> str:
-    import jinja2
-    import plotly.offline
-
-    from sagebox._version import __version__
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("sagebox.profiler", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-    )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return env.get_template(template).render(
-        plotly_js=plotly.offline.get_plotlyjs(), generated=generated, version=__version__, **context
-    )
+    return render_report("sagebox.profiler", template, **context)
 
 
 def _duration(seconds: float | None) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sagebox._html_reports import chart_div, render_report
 from sagebox.tuning import _report_charts as charts
 from sagebox.tuning._report_charts import OUTCOME_STYLE, ReportTrial
 from sagebox.tuning.analytics import describe_tuning_job, get_tuning_job, trial_rows
@@ -324,31 +325,11 @@ def _trial_table(
 
 
 def _chart(name: str, fig: Any) -> dict[str, str] | None:
-    if fig is None:
-        return None
-    html = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"chart-{name}",
-        config={"displaylogo": False, "responsive": True, "displayModeBar": False},
-    )
-    return {"id": name, "html": html}
+    return chart_div(name, fig)
 
 
 def _render(template: str, **context: Any) -> str:
-    import jinja2
-    import plotly.offline
-
-    from sagebox._version import __version__
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("sagebox.tuning", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-    )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return env.get_template(template).render(
-        plotly_js=plotly.offline.get_plotlyjs(), generated=generated, version=__version__, **context
-    )
+    return render_report("sagebox.tuning", template, **context)
 
 
 def _number(value: Any) -> str:

@@ -1,0 +1,51 @@
+"""What every offline HTML report shares: plotly charts as divs, a jinja2 template rendered
+with plotly.js inlined (the file opens without a network), the generation time and version.
+
+Example:
+    >>> chart_div("loss", None) is None
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["chart_div", "render_report"]
+
+
+def chart_div(name: str, fig: Any) -> dict[str, str] | None:
+    """``{"id", "html"}`` for a plotly figure drawn in ``<div id="chart-NAME">`` (None: none)."""
+    if fig is None:
+        return None
+    html = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"chart-{name}",
+        config={"displaylogo": False, "responsive": True, "displayModeBar": False},
+    )
+    return {"id": name, "html": html}
+
+
+def render_report(
+    package: str,
+    template: str,
+    filters: dict[str, Callable[..., Any]] | None = None,
+    **context: Any,
+) -> str:
+    """Render ``package``'s ``templates/<template>`` with plotly.js, the time and the version."""
+    import jinja2
+    import plotly.offline
+
+    from sagebox._version import __version__
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(package, "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+    env.filters.update(filters or {})
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return env.get_template(template).render(
+        plotly_js=plotly.offline.get_plotlyjs(), generated=generated, version=__version__, **context
+    )
