@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["chart_div", "render_report"]
+__all__ = ["chart_div", "duration_text", "render_report", "time_text"]
 
 
 def chart_div(name: str, fig: Any) -> dict[str, str] | None:
@@ -49,3 +49,26 @@ def render_report(
     return env.get_template(template).render(
         plotly_js=plotly.offline.get_plotlyjs(), generated=generated, version=__version__, **context
     )
+
+
+def duration_text(seconds: float | None) -> str:
+    """``1 h 02 min``, ``3 min 05 s`` or ``42 s`` (``—`` for None)."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def time_text(moment: datetime | None) -> str:
+    """``2026-12-07 12:00:00 UTC`` (naive times are UTC; ``—`` for None)."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagebox._html_reports import chart_div, render_report
+from sagebox._html_reports import duration_text as _duration
+from sagebox._html_reports import time_text as _when
 from sagebox.errors import NotFoundError
 from sagebox.profiler import _report_charts as charts
 from sagebox.profiler._report_data import (
@@ -335,27 +336,6 @@ def _chart(name: str, fig: Any) -> dict[str, str]:
 
 def _render(template: str, **context: Any) -> str:
     return render_report("sagebox.profiler", template, **context)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _pairs(values: Any) -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagebox._html_reports import chart_div, render_report
+from sagebox._html_reports import duration_text as _duration
+from sagebox._html_reports import time_text as _when
 from sagebox.tuning import _report_charts as charts
 from sagebox.tuning._report_charts import OUTCOME_STYLE, ReportTrial
 from sagebox.tuning.analytics import describe_tuning_job, get_tuning_job, trial_rows
@@ -365,27 +367,6 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     return (end - start).total_seconds()
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _pairs(values: dict[str, Any]) -> str:
