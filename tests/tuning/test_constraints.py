@@ -6,8 +6,6 @@ constraint limits are read from the trials' own measurements, so nothing depends
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,30 +23,6 @@ from sagebox.tuning import (
 from sagebox.tuning.constraints import parse_constraint
 
 SIZES = CategoricalParameter([5, 5000])
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, dict[str, str]]]:
-    """An isolated SAGEBOX_HOME for the module and prepared review splits in its lake."""
-    from sagebox.datasets import generate_reviews, split_dataset, to_sentiment
-
-    tmp = tmp_path_factory.mktemp("constraints")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("SAGEBOX_") and key != "SAGEBOX_REQUIRE_SERVICES":
-                mp.delenv(key)
-        mp.setenv("SAGEBOX_HOME", str(tmp / "sbhome"))
-        mp.chdir(tmp)
-        session = Session()
-        table = to_sentiment(generate_reviews(240, seed=4))
-        parts = split_dataset(table, 0.6, 0.2, 0.2, seed=0)
-        keys = {}
-        for name, part in zip(("train", "validation"), parts[:2], strict=True):
-            local = tmp / f"{name}.parquet"
-            part.to_parquet(local)
-            keys[name] = f"prepared/{name}/part-0.parquet"
-            session.storage.upload(local, keys[name])
-        yield session, keys
 
 
 def _tuner(session: Session, **kwargs: Any) -> HyperparameterTuner:

@@ -5,8 +5,6 @@ One finished parent tuning job (linear-text, 2 trials) is shared by the module's
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,30 +24,6 @@ from sagebox.tuning import (
 from sagebox.tuning._study import WARM_START_ATTR, load_study
 
 OBJECTIVE = "validation:macro_f1"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, dict[str, str]]]:
-    """An isolated SAGEBOX_HOME for the module and prepared review splits in its lake."""
-    from sagebox.datasets import generate_reviews, split_dataset, to_sentiment
-
-    tmp = tmp_path_factory.mktemp("warm")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("SAGEBOX_") and key != "SAGEBOX_REQUIRE_SERVICES":
-                mp.delenv(key)
-        mp.setenv("SAGEBOX_HOME", str(tmp / "sbhome"))
-        mp.chdir(tmp)
-        session = Session()
-        table = to_sentiment(generate_reviews(200, seed=4))
-        parts = split_dataset(table, 0.6, 0.2, 0.2, seed=0)
-        keys = {}
-        for name, part in zip(("train", "validation", "test"), parts, strict=True):
-            local = tmp / f"{name}.parquet"
-            part.to_parquet(local)
-            keys[name] = f"prepared/{name}/part-0.parquet"
-            session.storage.upload(local, keys[name])
-        yield session, keys
 
 
 def _tuner(
