@@ -164,12 +164,12 @@ class Evaluator:
         for _attempt in range(ATTEMPTS):
             try:
                 model = clf._train(self.train_path, epochs)  # the job's fastText call
+                predicted, _ = model.predict(self.tokens, k=1)  # NaN weights fail here
                 break
             except RuntimeError:  # "Encountered NaN." (see the module's docstring)
                 self.retries += 1
         else:
             return None, time.perf_counter() - start
-        predicted, _ = model.predict(self.tokens, k=1)
         labels = [int(p[0][len(LABEL_PREFIX) :]) for p in predicted]
         report = classification_report(self.truth, labels, labels=list(LABELS))
         return float(report["macro_f1"]), time.perf_counter() - start
@@ -385,7 +385,10 @@ def measure(
             results = []
             for future in futures:
                 results.append(future.result())
-                log(f"seed {results[-1]['seed']} done in {results[-1]['wall_seconds']} s")
+                log(
+                    f"seed {results[-1]['seed']} done in {results[-1]['wall_seconds']} s: "
+                    f"{summarize_seed(results[-1], trials)}"
+                )
     per_seed = [summarize_seed(r, trials) for r in results]
     bayes_median = _median([s["bayesian_trials_to_reach"] for s in per_seed])
     ratio_median = _median([s["hyperband_epoch_ratio"] for s in per_seed])
