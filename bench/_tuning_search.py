@@ -28,17 +28,21 @@ Fixed hyperparameters: ``buckets`` 100,000 (the 2,000-review subsample has fewer
 n-grams), ``threads`` 1 and ``seed`` 0 (fastText is then deterministic, so a configuration
 evaluated twice — Random's and Hyperband's trial *i* with the same seed are the same draw — is
 looked up from a cache; its compute is counted for each strategy that asked for it).
-``word_ngrams`` starts at 2: fastText 0.9.3 fails with "Encountered NaN." on this data for
-most unigram runs (10 of 18 tried, lr 0.01-0.5, dim 10-50). It also fails *spuriously* with
-bigrams: the same call (same file, seed, one thread) fails once in a few runs in one process
-(not a divergence: lr 0.02, dim 12 fails, then succeeds). A run that fails is therefore
-retried up to ``ATTEMPTS`` times; the retries' seconds are counted, their epochs are not (a
-failed run stops early at an unknown epoch), and their number is reported.
+fastText (the installed 0.9.3 wheel) fails with "Encountered NaN." spuriously when it trains
+repeatedly in one process: the same call (same file, seed, one thread, lr 0.05-0.3) succeeds
+a few times and then fails on most later calls (a first run in-process had up to 24 of 30
+Random trials failing in the worker that had trained longest). So each training runs in a
+fresh interpreter (a spawned pool process replaced every ``TRAININGS_PER_PROCESS``
+trainings, as each training job is a fresh process), and a run that still fails is retried
+up to ``ATTEMPTS`` times; the retries' seconds are counted, their epochs are not (a failed run
+stops at an unknown epoch), and their number is reported. ``word_ngrams`` starts at 2
+(unigram runs failed most).
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 import tempfile
 import time
@@ -61,6 +65,8 @@ STATIC = {"buckets": 100_000, "threads": 1, "seed": 0}
 OBJECTIVE = "validation:macro_f1"
 #: fastText runs per evaluation before it counts as failed (fastText's spurious NaNs)
 ATTEMPTS = 4
+#: fastText trainings per fresh process (its spurious NaNs start after a few in one process)
+TRAININGS_PER_PROCESS = 3
 
 
 def ranges() -> dict[str, Any]:
@@ -146,6 +152,9 @@ class Evaluator:
         self.tokens = [tokenize(t) for t in validation["review_body"]]
         self.cache: dict[tuple[Any, ...], tuple[float | None, float]] = {}
         self.retries = 0
+        # fresh interpreters, each for a few trainings only (see the module's docstring)
+        context = multiprocessing.get_context("spawn")
+        self.pool = context.Pool(1, maxtasksperchild=TRAININGS_PER_PROCESS)
 
     def __call__(self, hps: dict[str, Any], epochs: int) -> tuple[float | None, float]:
         """``(macro_f1 or None if fastText failed, seconds)`` of a run of ``epochs``."""
@@ -155,24 +164,33 @@ class Evaluator:
         return self.cache[key]
 
     def _run(self, hps: dict[str, Any], epochs: int) -> tuple[float | None, float]:
-        from sagebox.algorithms.blazingtext import LABEL_PREFIX, BlazingTextClassifier
-        from sagebox.datasets import LABELS
-        from sagebox.evaluation import classification_report
-
-        clf = BlazingTextClassifier.from_hyperparameters({**hps, "epochs": epochs})
         start = time.perf_counter()
         for _attempt in range(ATTEMPTS):
-            try:
-                model = clf._train(self.train_path, epochs)  # the job's fastText call
-                predicted, _ = model.predict(self.tokens, k=1)  # NaN weights fail here
-                break
-            except RuntimeError:  # "Encountered NaN." (see the module's docstring)
-                self.retries += 1
-        else:
-            return None, time.perf_counter() - start
-        labels = [int(p[0][len(LABEL_PREFIX) :]) for p in predicted]
-        report = classification_report(self.truth, labels, labels=list(LABELS))
-        return float(report["macro_f1"]), time.perf_counter() - start
+            value = self.pool.apply(
+                train_and_score, (str(self.train_path), self.tokens, self.truth, hps, epochs)
+            )
+            if value is not None:
+                return value, time.perf_counter() - start
+            self.retries += 1
+        return None, time.perf_counter() - start
+
+
+def train_and_score(
+    train_path: str, tokens: list[str], truth: list[int], hps: dict[str, Any], epochs: int
+) -> float | None:
+    """Validation macro-F1 of blazingtext trained ``epochs`` (None: fastText hit a NaN)."""
+    from sagebox.algorithms.blazingtext import LABEL_PREFIX, BlazingTextClassifier
+    from sagebox.datasets import LABELS
+    from sagebox.evaluation import classification_report
+
+    clf = BlazingTextClassifier.from_hyperparameters({**hps, "epochs": epochs})
+    try:
+        model = clf._train(Path(train_path), epochs)  # the job's fastText call
+        predicted, _ = model.predict(tokens, k=1)  # NaN weights fail here
+    except RuntimeError:  # "Encountered NaN." (see the module's docstring)
+        return None
+    labels = [int(p[0][len(LABEL_PREFIX) :]) for p in predicted]
+    return float(classification_report(truth, labels, labels=list(LABELS))["macro_f1"])
 
 
 # -- one study -------------------------------------------------------------------------------
