@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-COLORS = {"Random": "#7f7f7f", "Bayesian": "#1f77b4", "Hyperband": "#d62728"}
+COLORS = {"Random": "#555555", "Bayesian": "#1f77b4", "Hyperband": "#d62728"}
+STYLES = {"Random": "--", "Bayesian": "-", "Hyperband": "-"}
 
 
 def _best_curve(records: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -51,9 +52,20 @@ def _band(ax: Any, x: np.ndarray, curves: np.ndarray, name: str, step: bool = Tr
     where = "post" if step else None
     ax.fill_between(x, low, high, color=COLORS[name], alpha=0.18, step=where, linewidth=0)
     if step:
-        ax.step(x, median, where="post", color=COLORS[name], label=f"{name} (median)", lw=2)
+        ax.step(
+            x,
+            median,
+            where="post",
+            color=COLORS[name],
+            ls=STYLES[name],
+            lw=2,
+            zorder=3,
+            label=f"{name} (median)",
+        )
     else:
-        ax.plot(x, median, color=COLORS[name], label=f"{name} (median)", lw=2)
+        ax.plot(
+            x, median, color=COLORS[name], ls=STYLES[name], lw=2, zorder=3, label=f"{name} (median)"
+        )
 
 
 def plot(search: dict[str, Any], png: Path) -> Path:
