@@ -202,6 +202,7 @@ def _bracket_rungs(pruner: Any, study: Any, trial: Any, epochs: int) -> list[int
     Reads the pruner's bracket of the trial (``_get_bracket_id``: a hash of study name and
     trial number) so that a trial is trained only to the rungs that can stop it.
     """
+    pruner = getattr(pruner, "inner", pruner)  # Hyperband inside the keep-fully-trained wrapper
     if not pruner._pruners:
         pruner._try_initialization(study)
     bracket = pruner._get_bracket_id(study, trial)

@@ -103,7 +103,7 @@ def test_hyperband_uses_the_epochs_resource() -> None:
     spec = _spec(strategy="Hyperband", max_jobs=6)
     spec.validate()
     pruner = make_pruner(spec)
-    assert isinstance(pruner, optuna.pruners.HyperbandPruner)
+    assert isinstance(getattr(pruner, "inner", None), optuna.pruners.HyperbandPruner)
     assert spec.resource_bounds() == (1, 9)
 
 
@@ -115,3 +115,15 @@ def test_median_rule_does_not_stop_a_trial_equal_to_the_median() -> None:
     for epoch in (1, 2, 3):
         same.report(value, epoch)
         assert not same.should_prune()
+
+
+def test_hyperband_never_stops_a_trial_that_reached_its_last_epoch() -> None:
+    from sagebox.tuning.strategies import _FullyTrainedKept
+
+    pruner = _FullyTrainedKept(optuna.pruners.ThresholdPruner(lower=0.5), max_resource=9)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    trial = study.ask({"x": FloatDistribution(0, 1)})
+    trial.report(0.1, 3)
+    assert trial.should_prune()  # the inner pruner decides before the last epoch
+    trial.report(0.1, 9)
+    assert not trial.should_prune()  # fully trained: kept

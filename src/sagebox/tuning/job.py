@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["POLL_SECONDS", "STOP_REASON_ATTR", "run_tuning_job"]
 
-#: how often the tuner looks at its running trials
-POLL_SECONDS = 1.0
+#: how often the tuner looks at its running trials (a trial's end is noticed within it)
+POLL_SECONDS = 0.25
 #: the trial user attribute saying why the tuner stopped it
 STOP_REASON_ATTR = "stop_reason"
 #: trial user attribute: metrics the tuner measured itself (for constraints and objectives)

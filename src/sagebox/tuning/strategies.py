@@ -1,8 +1,9 @@
 """The search strategies: SageMaker's four names on Optuna's samplers and pruners.
 
 - ``Random``: :class:`optuna.samplers.RandomSampler`;
-- ``Bayesian``: :class:`optuna.samplers.TPESampler` (multivariate, a few random start-up
-  trials, the constant liar while trials run in parallel; MOTPE with several objectives);
+- ``Bayesian``: :class:`optuna.samplers.TPESampler` (multivariate; random start-up trials
+  1 in 10 of ``max_jobs``, at least 2 and at most 10, so a 30-trial study models from its 4th
+  trial on; the constant liar while trials run in parallel; MOTPE with several objectives);
 - ``Grid``: :class:`optuna.samplers.GridSampler` over the categorical ranges, each
   combination once;
 - ``Hyperband``: random sampling with :class:`optuna.pruners.HyperbandPruner`: asynchronous
@@ -101,6 +102,24 @@ class _AskTellGridSampler(GridSampler):
         return None
 
 
+class _FullyTrainedKept(BasePruner):
+    """Hyperband's pruner, except that a trial that reached ``max_resource`` is never stopped.
+
+    The last epoch is a rung of every bracket; a trial whose last value arrives while its job
+    is still finishing has done all its work, and stopping it would only throw that away.
+    """
+
+    def __init__(self, inner: BasePruner, max_resource: int) -> None:
+        self.inner = inner
+        self.max_resource = max_resource
+
+    def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is not None and step >= self.max_resource:
+            return False
+        return self.inner.prune(study, trial)
+
+
 def _constraints(trial: FrozenTrial) -> list[float]:
     return list(trial.user_attrs.get(CONSTRAINTS_ATTR, [0.0]))
 
@@ -117,7 +136,7 @@ def make_sampler(spec: TuningSpec) -> BaseSampler:
             seed=seed,
             multivariate=True,
             group=False,
-            n_startup_trials=max(2, min(10, trials // 5)),
+            n_startup_trials=max(2, min(10, trials // 10)),
             constant_liar=spec.max_parallel_jobs > 1,
             **constrained,
         )
@@ -128,7 +147,8 @@ def make_pruner(spec: TuningSpec) -> BasePruner:
     """The pruner: Hyperband's, SageMaker's median rule (``Auto``) or none."""
     if spec.strategy == "Hyperband":
         low, high = spec.resource_bounds()
-        return HyperbandPruner(min_resource=low, max_resource=high, reduction_factor=3)
+        hyperband = HyperbandPruner(min_resource=low, max_resource=high, reduction_factor=3)
+        return _FullyTrainedKept(hyperband, high)
     if spec.early_stopping_type == "Auto":
         return MedianRunningAveragePruner()
     return NopPruner()
