@@ -28,6 +28,9 @@ from sagebox.lake._state import STATE_NAME, DatasetState
 from sagebox.session import Session
 
 FORK = multiprocessing.get_context("fork")
+#: the appenders start fresh interpreters: a forked child inherits the parent's threads' locks
+#: (s3fs's event loop, earlier tests' clients) and crashed once in CI with "double free"
+SPAWN = multiprocessing.get_context("spawn")
 OLD = pd.DataFrame({"id": [1, 2, 3], "cat": ["a", "b", "c"]})
 NEW = pd.DataFrame({"id": [10, 20, 30, 40], "cat": ["a", "b", "d", "e"]})
 APPENDERS = 20
@@ -51,9 +54,9 @@ def _append(settings: Settings, start: Any, n: int) -> None:
 
 
 def test_parallel_appends_from_processes_lose_no_rows(lake_session: Session) -> None:
-    start = FORK.Event()
+    start = SPAWN.Event()
     procs = [
-        FORK.Process(target=_append, args=(lake_session.settings, start, n))
+        SPAWN.Process(target=_append, args=(lake_session.settings, start, n))
         for n in range(APPENDERS)
     ]
     for proc in procs:
