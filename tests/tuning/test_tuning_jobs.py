@@ -144,6 +144,14 @@ def test_parallel_trials_each_a_training_job_linked_to_the_tuning_job(
     assert points[-1].value == pytest.approx(best["FinalObjectiveValue"], abs=1e-5)
 
 
+def test_a_long_base_name_still_gives_valid_trial_names(session: Session) -> None:
+    tuner = _quadratic_tuner(session, max_jobs=1, base_tuning_job_name="reviews-" * 8)
+    job = tuner.fit({"train": _upload_dummy(session)})
+    (row,) = trial_rows(session, job.name)
+    assert len(job.name) <= 58 and row["TrainingJobName"] == f"{job.name}-001"
+    assert row["TrainingJobStatus"] == "Completed"
+
+
 def test_grid_runs_every_combination(session: Session) -> None:
     tuner = _quadratic_tuner(
         session,

@@ -217,13 +217,13 @@ class HyperparameterTuner:
                 )
             name = job_name
         else:
-            name = new_job_name(self.base_tuning_job_name or "tuning")
+            # new_job_name adds 20 characters; trials add 4 more
+            prefix = (self.base_tuning_job_name or "tuning")[: MAX_NAME_LENGTH - 21]
+            name = new_job_name(prefix)
         training, channels = self.estimator.prepare_job(name, inputs)
         spec = TuningSpec.from_parameters(self.spec.to_parameters())
-        spec.training = {
-            **spec.training,
-            **{k: v for k, v in training.to_parameters().items() if k == "source_uri"},
-        }
+        if training.source_uri:  # script mode: the source every trial unpacks
+            spec.training = {**spec.training, "source_uri": training.source_uri}
         job = JobClient(self.session).submit(
             "tuning",
             parameters=spec.to_parameters(),
