@@ -134,7 +134,7 @@ def test_create_wait_then_read_back(cli: Cli, prepared: dict[str, str], tmp_path
     # the live view `tune create --wait` shows on a terminal, rendered once
     from rich.console import Console
 
-    from sagebox.cli.tune_cmd import live_view
+    from sagebox.cli._tune_views import live_view
 
     console = Console(record=True, width=200)
     console.print(live_view(Session(), Session().metadata.get_job("cli-tune")))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["parse_hyperparameters", "parse_pairs"]
+if TYPE_CHECKING:
+    from sagebox.backends.metadata.base import JobStatus
+
+__all__ = ["parse_hyperparameters", "parse_job_status", "parse_pairs"]
 
 
 def parse_pairs(values: list[str], what: str) -> dict[str, str]:
@@ -42,3 +45,21 @@ def parse_hyperparameters(values: list[str], as_json: str | None) -> dict[str, A
         except json.JSONDecodeError:
             out[key] = raw
     return out
+
+
+def parse_job_status(status: str | None) -> JobStatus | None:
+    """A ``--status`` option as a :class:`JobStatus` (None when not given).
+
+    Raises:
+        InputDataError: naming the unknown status and the known ones.
+    """
+    from sagebox.backends.metadata.base import JobStatus
+    from sagebox.errors import InputDataError
+
+    try:
+        return JobStatus(status) if status else None
+    except ValueError:
+        raise InputDataError(
+            f"unknown status {status!r}",
+            hint=f"use one of: {', '.join(s.value for s in JobStatus)}",
+        ) from None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from sagebox.cli._output import JsonOption, console, print_json, print_record, print_table
+from sagebox.cli._params import parse_job_status
 
 if TYPE_CHECKING:
     from sagebox.jobs import JobClient
@@ -30,16 +31,8 @@ def list_jobs(
     json_output: bool = JsonOption,
 ) -> None:
     """List jobs, newest first."""
-    from sagebox.backends.metadata.base import JobStatus
-    from sagebox.errors import InputDataError
 
-    try:
-        wanted = JobStatus(status) if status else None
-    except ValueError:
-        raise InputDataError(
-            f"unknown status {status!r}",
-            hint=f"use one of: {', '.join(s.value for s in JobStatus)}",
-        ) from None
+    wanted = parse_job_status(status)
     jobs = _client().list(kind=kind, status=wanted, limit=limit)
     if json_output:
         print_json(jobs)

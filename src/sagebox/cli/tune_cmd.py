@@ -8,38 +8,30 @@ control an existing tuning job.
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from sagebox.cli._output import JsonOption, console, print_json, print_table
-from sagebox.cli._params import parse_hyperparameters, parse_pairs
+from sagebox.cli._params import parse_hyperparameters, parse_job_status, parse_pairs
+from sagebox.cli._tune_views import (
+    follow,
+    format_pairs,
+    format_value,
+    print_outcome,
+    print_summary,
+    trials_table,
+)
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
     from sagebox.backends.metadata.base import JobRecord
-    from sagebox.session import Session
     from sagebox.tuning import HyperparameterTuner
 
 app = typer.Typer(
     help="Hyperparameter tuning jobs: search a training job's hyperparameters with trials.",
     no_args_is_help=True,
 )
-
-#: seconds between refreshes of the live trials table
-REFRESH_SECONDS = 1.0
-_STATUS_STYLES = {
-    "Completed": "green",
-    "Failed": "red",
-    "Stopped": "yellow",
-    "Stopping": "yellow",
-    "InProgress": "cyan",
-    "Pending": "dim",
-}
 
 
 @app.command("create")
@@ -213,7 +205,7 @@ def create(
     if json_output:
         print_json(tuner.describe())
     else:
-        _print_outcome(tuner, job)
+        print_outcome(tuner, job)
     if job.status.value != "Completed":
         raise typer.Exit(1)
 
@@ -229,7 +221,7 @@ def describe(
     if json_output:
         print_json(description)
         return
-    _print_summary(description)
+    print_summary(description)
 
 
 @app.command("list")
@@ -239,18 +231,10 @@ def list_tuning_jobs(
     json_output: bool = JsonOption,
 ) -> None:
     """List tuning jobs, newest first."""
-    from sagebox.backends.metadata.base import JobStatus
-    from sagebox.errors import InputDataError
     from sagebox.jobs import JobClient
     from sagebox.tuning import TuningSpec
 
-    try:
-        wanted = JobStatus(status) if status else None
-    except ValueError:
-        raise InputDataError(
-            f"unknown status {status!r}",
-            hint=f"use one of: {', '.join(s.value for s in JobStatus)}",
-        ) from None
+    wanted = parse_job_status(status)
     rows = []
     for job in JobClient().list(kind="tuning", status=wanted, limit=limit):
         spec = TuningSpec.from_parameters(job.parameters)
@@ -341,8 +325,8 @@ def best(
         rows = [
             {
                 "training job": t["TrainingJobName"],
-                **{m: _fmt(t.get("FinalObjectiveValues", {}).get(m)) for m in names},
-                "tuned hyperparameters": _pairs(t["TunedHyperParameters"]),
+                **{m: format_value(t.get("FinalObjectiveValues", {}).get(m)) for m in names},
+                "tuned hyperparameters": format_pairs(t["TunedHyperParameters"]),
             }
             for t in front
         ]
@@ -358,10 +342,10 @@ def best(
         return
     objective = summary["FinalHyperParameterTuningJobObjectiveMetric"]
     console.print(f"[bold]best training job[/bold]: {job_name}", highlight=False)
-    console.print(f"[bold]{objective['MetricName']}[/bold]: {_fmt(objective['Value'])}")
+    console.print(f"[bold]{objective['MetricName']}[/bold]: {format_value(objective['Value'])}")
     tuned = summary["TunedHyperParameters"]
     rows = [
-        {"hyperparameter": k, "value": _fmt(v), "tuned": "yes" if k in tuned else ""}
+        {"hyperparameter": k, "value": format_value(v), "tuned": "yes" if k in tuned else ""}
         for k, v in {**summary["HyperParameters"], **tuned}.items()
     ]
     print_table(rows, ["hyperparameter", "value", "tuned"], title="hyperparameters")
@@ -396,249 +380,6 @@ def report(
         webbrowser.open(path.resolve().as_uri())
 
 
-# -- following a tuning job ---------------------------------------------------------------------
-
-
-def follow(session: Session, name: str, quiet: bool = False) -> JobRecord:
-    """Follow tuning job ``name`` until it ends; return its final record.
-
-    On a terminal: a live table of the trials, refreshed every second. Otherwise one line
-    per trial state change (on stderr when ``quiet``, so that stdout keeps only the JSON).
-    Ctrl-C stops following; the tuning job keeps running.
-    """
-    from sagebox.jobs import JobClient
-
-    jobs = JobClient(session)
-    stream = sys.stderr if quiet else sys.stdout
-    try:
-        if console.is_terminal and not quiet:
-            return _follow_live(session, jobs, name)
-        return _follow_lines(session, jobs, name, stream)
-    except KeyboardInterrupt:
-        console.print(
-            f"stopped following; {name} keeps running (sagebox tune stop {name} stops it)",
-            highlight=False,
-        )
-        raise typer.Exit(130) from None
-
-
-def _follow_live(session: Session, jobs: Any, name: str) -> JobRecord:
-    from rich.live import Live
-
-    job = jobs.describe(name)
-    with Live(live_view(session, job), console=console, auto_refresh=False) as live:
-        while not job.status.is_terminal:
-            time.sleep(REFRESH_SECONDS)
-            job = jobs.describe(name)
-            live.update(live_view(session, job), refresh=True)
-    return job
-
-
-def live_view(session: Session, job: JobRecord) -> RenderableType:
-    """The live view of a tuning job: a header (status, trials, best so far) and the trials."""
-    from rich.console import Group
-    from rich.text import Text
-
-    from sagebox.tuning import TuningSpec, trial_rows
-
-    spec = TuningSpec.from_parameters(job.parameters)
-    rows = trial_rows(session, job.name)
-    header = Text.assemble(
-        ("tuning job ", ""),
-        (job.name, "bold"),
-        f" ({spec.strategy}, {spec.objective.type} {spec.objective.metric_name}) · ",
-        (job.status.value, f"bold {_STATUS_STYLES.get(job.status.value, '')}"),
-        f" · {len(rows)}/{spec.trial_count()} trials",
-    )
-    best = _best_so_far(spec, rows)
-    if best is not None:
-        header.append(f" · best {_fmt(best[1])} ({best[0]})")
-    parts: list[Any] = [header, trials_table(spec, rows)]
-    if job.failure_reason:
-        parts.append(Text(f"reason: {job.failure_reason}", style="yellow"))
-    if not job.status.is_terminal:
-        parts.append(Text("following until the job ends; Ctrl-C stops following", style="dim"))
-    return Group(*parts)
-
-
-def _follow_lines(session: Session, jobs: Any, name: str, stream: Any) -> JobRecord:
-    from sagebox.tuning import TuningSpec, trial_rows
-
-    seen: dict[str, str] = {}
-    while True:
-        job = jobs.describe(name)
-        spec = TuningSpec.from_parameters(job.parameters)
-        for number, row in enumerate(trial_rows(session, name), start=1):
-            trial = row["TrainingJobName"] or f"trial {number}"
-            line = _trial_line(spec, number, row)
-            if seen.get(trial) == line:
-                continue
-            seen[trial] = line
-            stream.write(f"{line}\n")
-            stream.flush()
-        if job.status.is_terminal:
-            return job
-        time.sleep(REFRESH_SECONDS)
-
-
-def _trial_line(spec: Any, number: int, row: dict[str, Any]) -> str:
-    status = row["TrainingJobStatus"]
-    text = f"trial {number}/{spec.trial_count()} {row['TrainingJobName'] or ''} {status}"
-    if status in ("Pending", "InProgress"):
-        text += " " + " ".join(f"{n}={_fmt(row.get(n))}" for n in spec.ranges)
-    elif row["FinalObjectiveValue"] is not None:
-        text += f" {spec.objective.metric_name}={_fmt(row['FinalObjectiveValue'])}"
-    if row.get("StopReason"):
-        text += f" ({row['StopReason']})"
-    return text
-
-
-def trials_table(spec: Any, rows: list[dict[str, Any]]) -> Any:
-    """The trials as a Rich table (the live view and ``sagebox tune trials``)."""
-    from rich.table import Table
-
-    objectives = [o.metric_name for o in spec.all_objectives]
-    table = Table(title="trials")
-    table.add_column("#", justify="right")
-    table.add_column("training job", overflow="fold")
-    table.add_column("status")
-    for metric in objectives if spec.multi_objective else objectives[:1]:
-        table.add_column(metric, justify="right")
-    for name in spec.ranges:
-        table.add_column(name, justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("note")
-    best = _best_so_far(spec, rows)
-    for number, row in enumerate(rows, start=1):
-        status = row["TrainingJobStatus"]
-        if row["TrialState"] == "PRUNED":
-            status = "Stopped"
-        values = (
-            [_fmt(row.get(m)) for m in objectives]
-            if spec.multi_objective
-            else [_fmt(row["FinalObjectiveValue"])]
-        )
-        elapsed = row.get("TrainingElapsedTimeSeconds")
-        note = row.get("StopReason") or ""
-        if row.get("Feasible") is False:
-            note = (note + "; " if note else "") + "breaks a constraint"
-        if best is not None and row["TrainingJobName"] == best[0]:
-            note = (note + "; " if note else "") + "best"
-        table.add_row(
-            str(number),
-            row["TrainingJobName"] or "",
-            f"[{_STATUS_STYLES.get(status, '')}]{status}[/]",
-            *values,
-            *(_fmt(row.get(n)) for n in spec.ranges),
-            "" if elapsed is None else f"{elapsed:.0f} s",
-            note,
-        )
-    if not rows:
-        table.add_row("", "(no trial yet)", "", *[""] * (len(table.columns) - 3))
-    return table
-
-
-def _best_so_far(spec: Any, rows: list[dict[str, Any]]) -> tuple[str, float] | None:
-    if spec.multi_objective:
-        return None
-    objective = spec.objective
-    best: tuple[str, float] | None = None
-    for row in rows:
-        value = row["FinalObjectiveValue"]
-        if row["TrialState"] != "COMPLETE" or value is None or row.get("Feasible") is False:
-            continue
-        if best is None or objective.better(float(value), best[1]):
-            best = (str(row["TrainingJobName"]), float(value))
-    return best
-
-
-# -- printing -----------------------------------------------------------------------------------
-
-
-def _print_outcome(tuner: HyperparameterTuner, job: JobRecord) -> None:
-    reason = f" ({job.failure_reason})" if job.failure_reason else ""
-    console.print(f"\n[bold]{job.name}[/bold]: {job.status.value}{reason}", highlight=False)
-    description = tuner.describe()
-    best = description.get("BestTrainingJob")
-    if best is not None:
-        objective = best["FinalHyperParameterTuningJobObjectiveMetric"]
-        console.print(
-            f"best training job: {best['TrainingJobName']} "
-            f"({objective['MetricName']}={_fmt(objective['Value'])}; "
-            f"{_pairs(best['TunedHyperParameters'])})",
-            highlight=False,
-        )
-    front = description.get("ParetoFrontTrainingJobs")
-    if front:
-        names = ", ".join(str(t["TrainingJobName"]) for t in front)
-        console.print(f"Pareto front ({len(front)}): {names}", highlight=False)
-
-
-def _print_summary(description: dict[str, Any]) -> None:
-    config = description["HyperParameterTuningJobConfig"]
-    limits = config["ResourceLimits"]
-    objective = config["HyperParameterTuningJobObjective"]
-    counters = description["TrainingJobStatusCounters"]
-    facts: list[tuple[str, Any]] = [
-        ("name", description["HyperParameterTuningJobName"]),
-        ("status", description["HyperParameterTuningJobStatus"]),
-        ("strategy", config["Strategy"]),
-        ("objective", f"{objective['Type']} {objective['MetricName']}"),
-        (
-            "trials",
-            f"{limits['MaxNumberOfTrainingJobs']} at most, "
-            f"{limits['MaxParallelTrainingJobs']} at once",
-        ),
-        ("early stopping", config["TrainingJobEarlyStoppingType"]),
-        (
-            "training jobs",
-            ", ".join(f"{v} {k}" for k, v in counters.items() if v) or "none yet",
-        ),
-        (
-            "algorithm",
-            description["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"],
-        ),
-        ("created", description["CreationTime"]),
-        ("ended", description.get("HyperParameterTuningEndTime") or ""),
-    ]
-    if config.get("Objectives"):
-        facts.append(
-            (
-                "objectives",
-                ", ".join(f"{o['Type']} {o['MetricName']}" for o in config["Objectives"]),
-            )
-        )
-    if config.get("Constraints"):
-        facts.append(("constraints", ", ".join(config["Constraints"])))
-    if description.get("WarmStartConfig"):
-        warm = description["WarmStartConfig"]
-        parents = ", ".join(
-            p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"]
-        )
-        facts.append(("warm start", f"{warm['WarmStartType']} from {parents}"))
-    best = description.get("BestTrainingJob")
-    if best is not None:
-        value = best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
-        facts.append(
-            (
-                "best training job",
-                f"{best['TrainingJobName']} ({objective['MetricName']}={_fmt(value)}; "
-                f"{_pairs(best['TunedHyperParameters'])})",
-            )
-        )
-    if description.get("ParetoFrontTrainingJobs"):
-        front = description["ParetoFrontTrainingJobs"]
-        facts.append(("Pareto front", ", ".join(str(t["TrainingJobName"]) for t in front)))
-    if description.get("OverallBestTrainingJob"):
-        facts.append(
-            ("overall best", str(description["OverallBestTrainingJob"].get("TrainingJobName")))
-        )
-    if description.get("FailureReason"):
-        facts.append(("failure reason", description["FailureReason"]))
-    for key, value in facts:
-        console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
-
-
 def _attach(name: str) -> HyperparameterTuner:
     from sagebox.session import Session
     from sagebox.tuning import HyperparameterTuner
@@ -648,21 +389,3 @@ def _attach(name: str) -> HyperparameterTuner:
 
 def _job(tuner: HyperparameterTuner) -> JobRecord:
     return tuner.session.metadata.get_job(str(tuner.latest_tuning_job))
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value
-        return f"{number:.4g}" if "." in value or "e" in value.lower() else value
-    return str(value)
-
-
-def _pairs(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
