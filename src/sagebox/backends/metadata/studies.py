@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,12 @@ def _prepare(metadata_uri: str, url: str) -> None:
         engine.dispose()
 
 
+@functools.lru_cache(maxsize=8)
 def open_study_storage(metadata_uri: str) -> RDBStorage:
     """Optuna's storage for the studies of the metadata store at ``metadata_uri``.
+
+    One per URI and process (cached): opening one creates an engine and checks Optuna's
+    schema, which the CLI's live view would otherwise repeat every second.
 
     Raises:
         ConfigError: as :func:`study_storage_url`.
