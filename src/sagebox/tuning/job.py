@@ -76,7 +76,6 @@ class _Tuner:
         self.study: optuna.Study = create_study(self.session, self.name, self.spec)
         self.running: dict[int, Trial] = {}
         self.reported: dict[int, set[int]] = {}  # trial number -> epochs told to the study
-        self.ended = 0
         self.offset = 0  # trials seeded from warm-start parents come first in the study
         self.out_of_time = False
 
@@ -187,7 +186,6 @@ class _Tuner:
             self.ctx.log(f"trial {job_name} could not start: {exc}")
             self.running.pop(trial.number, None)
             self.study.tell(trial, state=TrialState.FAIL)
-            self.ended += 1
 
     def _observe(self) -> None:
         for number, trial in list(self.running.items()):
@@ -232,11 +230,9 @@ class _Tuner:
         trial.set_user_attr(STOP_REASON_ATTR, reason)
         self.study.tell(trial, state=TrialState.PRUNED)
         self.running.pop(trial.number, None)
-        self.ended += 1
 
     def _trial_ended(self, trial: Trial, job: JobRecord) -> None:
         self.running.pop(trial.number, None)
-        self.ended += 1
         if job.status is not JobStatus.COMPLETED:
             self.ctx.log(f"trial {job.name} ended {job.status.value}: {job.failure_reason}")
             self.study.tell(trial, state=TrialState.FAIL)

@@ -114,6 +114,25 @@ def _resolved_scaling(scaling: str, low: float, high: float) -> str:
     return "Logarithmic" if low > 0 and high / low >= 100 else "Linear"
 
 
+def _check_bounds(
+    rng: ContinuousParameter | IntegerParameter, name: str, integer: bool
+) -> tuple[float, float]:
+    """Check a numeric range's bounds (numbers, min < max, log above 0); return them."""
+    low = _number(rng.min_value, f"{name}: min_value", integer)
+    high = _number(rng.max_value, f"{name}: max_value", integer)
+    if low >= high:
+        raise InputDataError(
+            f"{name}: min_value {low:g} must be below max_value {high:g}",
+            hint="swap the bounds, or use a CategoricalParameter for a single value",
+        )
+    if rng.scaling_type == "Logarithmic" and low <= 0:
+        raise InputDataError(
+            f"{name}: a Logarithmic range needs min_value > 0, got {low:g}",
+            hint="raise min_value above 0 or use Linear scaling",
+        )
+    return low, high
+
+
 @dataclass
 class ContinuousParameter(ParameterRange):
     """A real-valued hyperparameter in ``[min_value, max_value]``.
@@ -137,18 +156,7 @@ class ContinuousParameter(ParameterRange):
         return _resolved_scaling(self.scaling_type, float(self.min_value), float(self.max_value))
 
     def check(self, name: str) -> None:
-        low = _number(self.min_value, f"{name}: min_value")
-        high = _number(self.max_value, f"{name}: max_value")
-        if low >= high:
-            raise InputDataError(
-                f"{name}: min_value {low:g} must be below max_value {high:g}",
-                hint="swap the bounds, or use a CategoricalParameter for a single value",
-            )
-        if self.scaling_type == "Logarithmic" and low <= 0:
-            raise InputDataError(
-                f"{name}: a Logarithmic range needs min_value > 0, got {low:g}",
-                hint="raise min_value above 0 or use Linear scaling",
-            )
+        low, high = _check_bounds(self, name, integer=False)
         if self.scaling_type == "ReverseLogarithmic" and not (low >= 0 and high < 1):
             raise InputDataError(
                 f"{name}: a ReverseLogarithmic range must lie in [0, 1), got [{low:g}, {high:g}]",
@@ -207,22 +215,11 @@ class IntegerParameter(ParameterRange):
         return _resolved_scaling(self.scaling_type, float(self.min_value), float(self.max_value))
 
     def check(self, name: str) -> None:
-        low = _number(self.min_value, f"{name}: min_value", integer=True)
-        high = _number(self.max_value, f"{name}: max_value", integer=True)
-        if low >= high:
-            raise InputDataError(
-                f"{name}: min_value {low:g} must be below max_value {high:g}",
-                hint="swap the bounds, or use a CategoricalParameter for a single value",
-            )
+        _check_bounds(self, name, integer=True)
         if self.scaling_type == "ReverseLogarithmic":
             raise InputDataError(
                 f"{name}: ReverseLogarithmic scaling is for continuous ranges only",
                 hint="use Linear or Logarithmic for an IntegerParameter",
-            )
-        if self.scaling_type == "Logarithmic" and low <= 0:
-            raise InputDataError(
-                f"{name}: a Logarithmic range needs min_value > 0, got {low:g}",
-                hint="raise min_value to 1 or use Linear scaling",
             )
 
     def distribution(self) -> BaseDistribution:
