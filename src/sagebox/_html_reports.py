@@ -8,11 +8,26 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["chart_div", "duration_text", "render_report", "time_text"]
+__all__ = [
+    "CHART_COLORS",
+    "CHART_FONT",
+    "chart_div",
+    "duration_text",
+    "render_report",
+    "time_text",
+    "write_report_file",
+]
+
+
+#: the font and colour cycle of every report's plotly charts
+CHART_FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+CHART_COLORS = ["#3b6ea8", "#d9822b", "#3a9d5d", "#8862c9", "#c0504d", "#2aa1b3", "#a08c2e"]
 
 
 def chart_div(name: str, fig: Any) -> dict[str, str] | None:
@@ -72,3 +87,14 @@ def time_text(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Write a report so that a reader never sees half of it (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

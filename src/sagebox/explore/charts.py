@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sagebox._html_reports import CHART_FONT as _FONT
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -26,7 +28,6 @@ SENTIMENT_COLORS = {"negative": "#d64545", "neutral": "#e0a83a", "positive": "#3
 _ORDER = ("negative", "neutral", "positive")
 _NAMES = {-1: "negative", 0: "neutral", 1: "positive"}
 _ACCENT = "#3b6ea8"
-_FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:

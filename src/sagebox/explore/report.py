@@ -6,14 +6,13 @@ offline and can be mailed or attached as it is.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagebox._html_reports import chart_div, render_report
+from sagebox._html_reports import chart_div, render_report, write_report_file
 from sagebox.errors import InputDataError
 
 if TYPE_CHECKING:
@@ -196,7 +195,7 @@ def explore(
         charts={k: [_chart(*c) for c in v] for k, v in all_charts.items()},
     )
     path = Path(out)
-    _write_atomically(path, html)
+    write_report_file(path, html)
     return ExploreReport(
         path=path,
         source=label,
@@ -225,13 +224,3 @@ def _number(value: Any) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return f"{int(number):,}"
     return f"{number:,.2f}"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -13,6 +13,9 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from sagebox._html_reports import CHART_COLORS as _COLORS
+from sagebox._html_reports import CHART_FONT as _FONT
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -25,8 +28,6 @@ __all__ = [
     "time_unit",
 ]
 
-_FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-_COLORS = ["#3b6ea8", "#d9822b", "#3a9d5d", "#8862c9", "#c0504d", "#2aa1b3", "#a08c2e"]
 PHASE_COLORS = {
     "data": "#d9822b",
     "forward": "#3b6ea8",

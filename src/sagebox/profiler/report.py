@@ -13,13 +13,12 @@ Example:
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagebox._html_reports import chart_div, render_report
+from sagebox._html_reports import chart_div, render_report, write_report_file
 from sagebox._html_reports import duration_text as _duration
 from sagebox._html_reports import time_text as _when
 from sagebox.errors import NotFoundError
@@ -84,7 +83,7 @@ def write_profiler_report(
             )
         html = _render_report(data)
     path = Path(out_path)
-    _write_atomically(path, html)
+    write_report_file(path, html)
     return path
 
 
@@ -346,13 +345,3 @@ def _pairs(values: Any) -> str:
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower() or "scalar"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sagebox._html_reports import CHART_COLORS as _COLORS
+from sagebox._html_reports import CHART_FONT as _FONT
 from sagebox.tuning.parameters import CategoricalParameter, ContinuousParameter
 
 if TYPE_CHECKING:
@@ -25,8 +27,6 @@ __all__ = [
     "pareto_scatter",
 ]
 
-_FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-_COLORS = ["#3b6ea8", "#d9822b", "#3a9d5d", "#8862c9", "#c0504d", "#2aa1b3", "#a08c2e"]
 #: how each outcome of a trial is drawn on the objective plot: (legend, colour, marker symbol)
 OUTCOME_STYLE = {
     "completed": ("completed", "#3b6ea8", "circle"),

@@ -16,12 +16,11 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sagebox._html_reports import chart_div, render_report
+from sagebox._html_reports import chart_div, render_report, write_report_file
 from sagebox._html_reports import duration_text as _duration
 from sagebox._html_reports import time_text as _when
 from sagebox.tuning import _report_charts as charts
@@ -66,7 +65,7 @@ def write_tuning_report(session: Session, name: str, path: str | Path) -> Path:
     description = describe_tuning_job(session, name)
     html = _render_report(session, name, description)
     out = Path(path)
-    _write_atomically(out, html)
+    write_report_file(out, html)
     return out
 
 
@@ -371,13 +370,3 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def _pairs(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
